@@ -1,0 +1,8 @@
+// Package all registers every snapshot provider with package pitr:
+//
+//	import _ "github.com/tidemark/tidemark/pitr/all"
+package all
+
+import (
+	_ "github.com/tidemark/tidemark/pitr/postgres"
+)

@@ -1,0 +1,193 @@
+package pitr
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tidemark/tidemark/internal/dburl"
+	"github.com/tidemark/tidemark/internal/errkind"
+)
+
+// Provider is one engine's snapshot implementation.
+type Provider interface {
+	// Create records a snapshot (idempotent by label).
+	Create(ctx context.Context, o CreateOptions) (*Manifest, error)
+	// List returns all recorded snapshots, oldest first.
+	List(ctx context.Context) ([]*Manifest, error)
+	// Get returns one snapshot or an error wrapping ErrNotFound.
+	Get(ctx context.Context, label string) (*Manifest, error)
+	// Verify checks that a snapshot is restorable; failures wrap
+	// errkind.ErrProblemsFound and the report lists every check.
+	Verify(ctx context.Context, label string, o VerifyOptions) (*VerifyReport, error)
+	// Restore restores a snapshot (a whole cluster into a new place, or the
+	// covered tables in place).
+	Restore(ctx context.Context, label string, o RestoreOptions) (*RestoreResult, error)
+	// Close releases connections.
+	Close(ctx context.Context) error
+}
+
+// Options configure a provider.
+type Options struct {
+	// Logger receives progress; nil discards it.
+	Logger *slog.Logger
+	// ArchiveDir is the PostgreSQL WAL archive directory; empty means: read
+	// it from archive_command (cp/test commands) when possible.
+	ArchiveDir string
+}
+
+// Base backup methods for CreateOptions.BaseBackup.
+const (
+	BackupNone        = "none"
+	BackupPGBaseBackup = "pg_basebackup"
+	BackupCommand     = "command"
+)
+
+// CreateOptions configure Create.
+type CreateOptions struct {
+	Label string
+	// Tables (or collections) to copy into a snapshot schema/database.
+	Tables []string
+	// BaseBackup: none (use the latest recorded one), pg_basebackup or command.
+	BaseBackup string
+	// BackupDir is where pg_basebackup backups go (one subdirectory each).
+	BackupDir string
+	// BackupCommand is a template run for BaseBackup=command (and on MongoDB
+	// as an external backup command); {label}, {database}, {dir} are replaced.
+	BackupCommand string
+	// ArchiveWaitTimeout bounds the wait for the marker's WAL to be archived.
+	ArchiveWaitTimeout time.Duration
+	// Parallel is the number of connections copying tables (default 4).
+	Parallel int
+}
+
+// Validate checks the options and fills in defaults.
+func (o *CreateOptions) Validate() error {
+	if o.Label == "" {
+		return errkind.Usagef("a snapshot label is required")
+	}
+	if len(o.Label) > 200 {
+		return errkind.Usagef("label %q is too long (max 200 characters)", o.Label)
+	}
+	switch o.BaseBackup {
+	case "":
+		o.BaseBackup = BackupNone
+	case BackupNone, BackupPGBaseBackup:
+	case BackupCommand:
+		if o.BackupCommand == "" {
+			return errkind.Usagef("--base-backup command needs --backup-command")
+		}
+	default:
+		return errkind.Usagef("--base-backup %q: want pg_basebackup, command or none", o.BaseBackup)
+	}
+	if o.BaseBackup == BackupPGBaseBackup && o.BackupDir == "" {
+		return errkind.Usagef("--base-backup pg_basebackup needs --backup-dir")
+	}
+	if o.ArchiveWaitTimeout <= 0 {
+		o.ArchiveWaitTimeout = 60 * time.Second
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	return nil
+}
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	// Drill runs a real restore into a scratch place and compares checksums.
+	Drill bool
+}
+
+// Check is one verification step.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// VerifyReport is the result of Verify.
+type VerifyReport struct {
+	Label   string  `json:"label"`
+	OK      bool    `json:"ok"`
+	Checks  []Check `json:"checks"`
+	Timings Timings `json:"timings,omitempty"`
+}
+
+// Add appends a check and keeps OK up to date.
+func (r *VerifyReport) Add(name string, err error, detail string) {
+	c := Check{Name: name, OK: err == nil, Detail: detail}
+	if err != nil {
+		c.Detail = dburl.Redact(err.Error())
+	}
+	r.Checks = append(r.Checks, c)
+	r.OK = r.OK && c.OK
+}
+
+// Err returns an ErrProblemsFound error when a check failed.
+func (r *VerifyReport) Err() error {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return errkind.Problemsf("snapshot %q is not restorable: %s: %s", r.Label, c.Name, c.Detail)
+		}
+	}
+	return nil
+}
+
+// RestoreOptions configure Restore.
+type RestoreOptions struct {
+	// TargetDir is a new (absent or empty) data directory for a whole-cluster restore.
+	TargetDir string
+	// Port for the restored server; 0 picks a free port.
+	Port int
+	// Tables restores the snapshot's table copies into the live database
+	// instead (all covered tables when Tables is set but empty is not possible:
+	// use AllTables).
+	Tables []string
+	// AllTables restores every table the snapshot covers.
+	AllTables bool
+	// DiscardNewer restores tables even when their rows changed after the snapshot.
+	DiscardNewer bool
+}
+
+// RestoreResult describes a finished restore.
+type RestoreResult struct {
+	Label     string   `json:"label"`
+	Mode      string   `json:"mode"` // cluster or tables
+	TargetDir string   `json:"target_dir,omitempty"`
+	Port      int      `json:"port,omitempty"`
+	URL       string   `json:"url,omitempty"` // redacted
+	Tables    []TableSum `json:"tables,omitempty"`
+	Timings   Timings  `json:"timings"`
+	SwitchOver []string `json:"switch_over,omitempty"`
+}
+
+// OpenFunc opens a provider for a URL.
+type OpenFunc func(ctx context.Context, u *dburl.URL, o Options) (Provider, error)
+
+var registry = struct {
+	sync.RWMutex
+	m map[dburl.Engine]OpenFunc
+}{m: map[dburl.Engine]OpenFunc{}}
+
+// Register makes a provider available for an engine (called from init).
+func Register(e dburl.Engine, f OpenFunc) {
+	registry.Lock()
+	defer registry.Unlock()
+	registry.m[e] = f
+}
+
+// Open returns the provider registered for u's engine.
+func Open(ctx context.Context, u *dburl.URL, o Options) (Provider, error) {
+	registry.RLock()
+	f := registry.m[u.Engine]
+	registry.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("%w: no snapshot provider for %s (import pitr/all)", ErrUnsupported, u.Engine)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return f(ctx, u, o)
+}
