@@ -16,9 +16,9 @@ import (
 // (95% against 65% of a single UPDATE) and `WHERE ctid = ANY(ARRAY(...))` (89%).
 type stmts struct {
 	boundFirst, boundNext string // $1 = offset (n-1), $2.. = last key
-	updFirst, updFirstTo      string // (first batch) unbounded, and <= $1..
-	updNext, updNextTo        string // > $1.., and > $1.. AND <= $k+1..
-	updBlocks                 string // ctid: $1 from block, $2 to block, $3 own xids
+	updFirst, updFirstTo  string // (first batch) unbounded, and <= $1..
+	updNext, updNextTo    string // > $1.., and > $1.. AND <= $k+1..
+	updBlocks             string // ctid: $1 from block, $2 to block, $3 own xids
 }
 
 func buildStmts(t *table, job Job) stmts {
