@@ -10,20 +10,20 @@ import (
 // Manifest describes one snapshot: where it is, what it covers and what a
 // restore needs. It is stored as JSON in the target database.
 type Manifest struct {
-	Label         string        `json:"label"`
-	Database      string        `json:"database"` // redacted URL
-	Engine        string        `json:"engine"`
-	ServerVersion string        `json:"server_version"`
-	CreatedAt     time.Time     `json:"created_at"`
-	Position      Position      `json:"position"`
-	BaseBackup    *BaseBackup   `json:"base_backup,omitempty"`
-	Tables        []TableSum    `json:"tables,omitempty"`
-	SnapshotStore string        `json:"snapshot_store,omitempty"` // schema/database holding table copies
-	Requirements  []string      `json:"restore_requirements,omitempty"`
-	Notes         []string      `json:"notes,omitempty"`
-	Timings       Timings       `json:"timings"`
-	External      *CommandRun   `json:"external_command,omitempty"`
-	Existing      bool          `json:"existing"` // true when Create found the label already recorded
+	Label         string         `json:"label"`
+	Database      string         `json:"database"` // redacted URL
+	Engine        string         `json:"engine"`
+	ServerVersion string         `json:"server_version"`
+	CreatedAt     time.Time      `json:"created_at"`
+	Position      Position       `json:"position"`
+	BaseBackup    *BaseBackup    `json:"base_backup,omitempty"`
+	Tables        []TableSum     `json:"tables,omitempty"`
+	SnapshotStore string         `json:"snapshot_store,omitempty"` // schema/database holding table copies
+	Requirements  []string       `json:"restore_requirements,omitempty"`
+	Notes         []string       `json:"notes,omitempty"`
+	Timings       Timings        `json:"timings"`
+	External      *CommandRun    `json:"external_command,omitempty"`
+	Existing      bool           `json:"existing"` // true when Create found the label already recorded
 	Extra         map[string]any `json:"extra,omitempty"`
 }
 
@@ -37,9 +37,9 @@ type Position struct {
 	ArchiveDir   string `json:"archive_dir,omitempty"`
 	Archived     bool   `json:"archived,omitempty"`
 	// CockroachDB
-	HLC          string     `json:"hlc,omitempty"`
+	HLC             string     `json:"hlc,omitempty"`
 	RestorableUntil *time.Time `json:"restorable_until,omitempty"`
-	BackupJobID  int64      `json:"backup_job_id,omitempty"`
+	BackupJobID     int64      `json:"backup_job_id,omitempty"`
 	// MongoDB
 	OperationTime string `json:"operation_time,omitempty"`
 	ClusterTime   string `json:"cluster_time,omitempty"`
@@ -48,29 +48,30 @@ type Position struct {
 
 // BaseBackup is the physical backup a whole-database restore starts from.
 type BaseBackup struct {
-	ID        string      `json:"id"`
-	Method    string      `json:"method"` // pg_basebackup, command, backup (CockroachDB)
-	Dir       string      `json:"dir,omitempty"`
-	Format    string      `json:"format,omitempty"` // plain
-	StartLSN  string      `json:"start_lsn,omitempty"`
-	Timeline  int         `json:"timeline,omitempty"`
-	TakenAt   time.Time   `json:"taken_at"`
-	Command   *CommandRun `json:"command,omitempty"`
-	Location  string      `json:"location,omitempty"`
+	ID       string      `json:"id"`
+	Method   string      `json:"method"` // pg_basebackup, command, backup (CockroachDB)
+	Dir      string      `json:"dir,omitempty"`
+	Format   string      `json:"format,omitempty"` // plain
+	StartLSN string      `json:"start_lsn,omitempty"`
+	StartWAL string      `json:"start_wal_file,omitempty"`
+	Timeline int         `json:"timeline,omitempty"`
+	TakenAt  time.Time   `json:"taken_at"`
+	Command  *CommandRun `json:"command,omitempty"`
+	Location string      `json:"location,omitempty"`
 }
 
 // CommandRun records an external command tidemark ran.
 type CommandRun struct {
-	Command  string `json:"command"`
-	ExitCode int    `json:"exit_code"`
-	Output   string `json:"output"`
+	Command  string  `json:"command"`
+	ExitCode int     `json:"exit_code"`
+	Output   string  `json:"output"`
 	Seconds  float64 `json:"seconds"`
 }
 
 // TableSum is one table or collection covered by a snapshot.
 type TableSum struct {
-	Name     string `json:"name"`     // source table/collection
-	Copy     string `json:"copy"`     // snapshot copy (schema.table or db.collection)
+	Name     string `json:"name"` // source table/collection
+	Copy     string `json:"copy"` // snapshot copy (schema.table or db.collection)
 	Rows     int64  `json:"rows"`
 	Checksum string `json:"checksum"` // order-independent hash of all rows
 }

@@ -40,9 +40,9 @@ type Options struct {
 
 // Base backup methods for CreateOptions.BaseBackup.
 const (
-	BackupNone        = "none"
+	BackupNone         = "none"
 	BackupPGBaseBackup = "pg_basebackup"
-	BackupCommand     = "command"
+	BackupCommand      = "command"
 )
 
 // CreateOptions configure Create.
@@ -153,14 +153,14 @@ type RestoreOptions struct {
 
 // RestoreResult describes a finished restore.
 type RestoreResult struct {
-	Label     string   `json:"label"`
-	Mode      string   `json:"mode"` // cluster or tables
-	TargetDir string   `json:"target_dir,omitempty"`
-	Port      int      `json:"port,omitempty"`
-	URL       string   `json:"url,omitempty"` // redacted
-	Tables    []TableSum `json:"tables,omitempty"`
-	Timings   Timings  `json:"timings"`
-	SwitchOver []string `json:"switch_over,omitempty"`
+	Label      string     `json:"label"`
+	Mode       string     `json:"mode"` // cluster or tables
+	TargetDir  string     `json:"target_dir,omitempty"`
+	Port       int        `json:"port,omitempty"`
+	URL        string     `json:"url,omitempty"` // redacted
+	Tables     []TableSum `json:"tables,omitempty"`
+	Timings    Timings    `json:"timings"`
+	SwitchOver []string   `json:"switch_over,omitempty"`
 }
 
 // OpenFunc opens a provider for a URL.

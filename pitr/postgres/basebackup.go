@@ -61,13 +61,13 @@ func (p *Provider) pgBaseBackup(ctx context.Context, label, dir string) (*pitr.B
 	if err := pgbin.Chown(target); err != nil {
 		return nil, fmt.Errorf("chown base backup: %w", err)
 	}
-	lsn, tli, err := readBackupLabel(filepath.Join(target, "backup_label"))
+	lsn, wal, tli, err := readBackupLabel(filepath.Join(target, "backup_label"))
 	if err != nil {
 		return nil, err
 	}
 	p.log.Info("base backup taken", "dir", target, "start_lsn", lsn, "seconds", run.Seconds)
 	return &pitr.BaseBackup{ID: id, Method: pitr.BackupPGBaseBackup, Dir: target, Format: "plain",
-		StartLSN: lsn, Timeline: tli, TakenAt: start.UTC(), Command: run}, nil
+		StartLSN: lsn, StartWAL: wal, Timeline: tli, TakenAt: start.UTC(), Command: run}, nil
 }
 
 // connNoPassword is the database URL without its password (given to
@@ -84,33 +84,35 @@ func (p *Provider) connNoPassword() string {
 }
 
 // readBackupLabel reads START WAL LOCATION and START TIMELINE.
-func readBackupLabel(path string) (lsn string, tli int, err error) {
+func readBackupLabel(path string) (lsn, wal string, tli int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, fmt.Errorf("read backup_label: %w", err)
+		return "", "", 0, fmt.Errorf("read backup_label: %w", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
 		if v, ok := strings.CutPrefix(line, "START WAL LOCATION: "); ok {
-			lsn, _, _ = strings.Cut(v, " ")
+			var rest string
+			lsn, rest, _ = strings.Cut(v, " ")
+			wal = strings.TrimSuffix(strings.TrimPrefix(rest, "(file "), ")")
 		}
 		if v, ok := strings.CutPrefix(line, "START TIMELINE: "); ok {
 			tli, _ = strconv.Atoi(strings.TrimSpace(v))
 		}
 	}
 	if lsn == "" {
-		return "", 0, fmt.Errorf("backup_label %s has no START WAL LOCATION", path)
+		return "", "", 0, fmt.Errorf("backup_label %s has no START WAL LOCATION", path)
 	}
-	return lsn, tli, nil
+	return lsn, wal, tli, nil
 }
 
 // commandBackup runs the --backup-command template (pgBackRest, WAL-G,
 // Barman...) and records its exit status and output.
 func (p *Provider) commandBackup(ctx context.Context, o pitr.CreateOptions) (*pitr.BaseBackup, error) {
-	var lsn string
-	if err := p.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+	var lsn, wal string
+	if err := p.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text, pg_walfile_name(pg_current_wal_lsn())`).Scan(&lsn, &wal); err != nil {
 		return nil, fmt.Errorf("read wal position: %w", err)
 	}
 	host, port, _ := strings.Cut(p.u.Host(), ":")
@@ -122,5 +124,5 @@ func (p *Provider) commandBackup(ctx context.Context, o pitr.CreateOptions) (*pi
 		return nil, errkind.Preconditionf("base backup command failed: %w", err)
 	}
 	id := pitr.StoreName("cmd-", o.Label) + "-" + start.UTC().Format("20060102T150405")
-	return &pitr.BaseBackup{ID: id, Method: pitr.BackupCommand, StartLSN: lsn, TakenAt: start.UTC(), Command: run, Location: o.BackupDir}, nil
+	return &pitr.BaseBackup{ID: id, Method: pitr.BackupCommand, StartLSN: lsn, StartWAL: wal, TakenAt: start.UTC(), Command: run, Location: o.BackupDir}, nil
 }

@@ -77,7 +77,7 @@ func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir str
 	}
 	c.Timings["copy"] = since(&t0)
 	if _, err := pgbin.Run(ctx, "pg_ctl", "start", "-w", "-t", "3600", "-D", dir, "-l", filepath.Join(dir, "tidemark-restore.log")); err != nil {
-		return nil, fmt.Errorf("start restored cluster (the server's OS user must be able to enter every parent directory of %s): %w\n%s", dir, err, logTail(dir))
+		return nil, startError(dir, archive, m.Position.RestorePoint, err)
 	}
 	c.URL = p.urlForPort(port)
 	if err := waitPromoted(ctx, c.URL, dir); err != nil {
@@ -86,6 +86,17 @@ func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir str
 	}
 	c.Timings["wal_replay"] = since(&t0)
 	return c, nil
+}
+
+func startError(dir, archive, rp string, err error) error {
+	tail := logTail(dir)
+	switch {
+	case strings.Contains(tail, "recovery ended before configured recovery target was reached"):
+		return errkind.Problemsf("WAL replay ended before reaching restore point %q: a WAL segment is missing from the archive %s\n%s", rp, archive, tail)
+	case strings.Contains(err.Error(), "Permission denied"):
+		return fmt.Errorf("start restored cluster: the server's OS user must be able to enter every parent directory of %s: %w", dir, err)
+	}
+	return fmt.Errorf("start restored cluster: %w\n%s", err, tail)
 }
 
 func bbID(bb *pitr.BaseBackup) string {
@@ -150,7 +161,7 @@ func waitPromoted(ctx context.Context, u, dir string) error {
 			}
 		}
 		if _, serr := os.Stat(filepath.Join(dir, "postmaster.pid")); serr != nil {
-			return errkind.Problemsf("the restored server stopped before reaching the restore point: %s", logTail(dir))
+			return startError(dir, "", "", errors.New("the restored server stopped"))
 		}
 		select {
 		case <-ctx.Done():
