@@ -36,7 +36,9 @@ type Result struct {
 }
 
 // Up applies the next n pending migrations (n <= 0: all), in version order.
-func (m *Migrator) Up(ctx context.Context, n int) (*Result, error) { return m.run(ctx, "up", DirUp, n, 0) }
+func (m *Migrator) Up(ctx context.Context, n int) (*Result, error) {
+	return m.run(ctx, "up", DirUp, n, 0)
+}
 
 // Down reverts the n newest applied migrations (n <= 0: one).
 func (m *Migrator) Down(ctx context.Context, n int) (*Result, error) {
