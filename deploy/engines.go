@@ -52,17 +52,17 @@ type RestoreInfo struct {
 // Migrator runs versioned migrations (migrator).
 type Migrator interface {
 	// MigrationVersion is the applied version (0: none).
-	MigrationVersion(ctx context.Context, target *dburl.URL, dir string) (uint, error)
+	MigrationVersion(ctx context.Context, target *dburl.URL, dir string) (uint64, error)
 	MigrateUp(ctx context.Context, target *dburl.URL, dir string) (MigrateInfo, error)
 	// MigrateTo goes up or down to version (0: everything down).
-	MigrateTo(ctx context.Context, target *dburl.URL, dir string, version uint) (MigrateInfo, error)
+	MigrateTo(ctx context.Context, target *dburl.URL, dir string, version uint64) (MigrateInfo, error)
 }
 
 // MigrateInfo is the result of a migration run.
 type MigrateInfo struct {
-	From    uint `json:"from"`
-	To      uint `json:"to"`
-	Applied int  `json:"applied"`
+	From    uint64 `json:"from"`
+	To      uint64 `json:"to"`
+	Applied int    `json:"applied"`
 }
 
 // Expander drives expand/contract migrations (expandcontract).

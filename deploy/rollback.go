@@ -152,7 +152,7 @@ func (d *Deployer) undoSteps(ctx context.Context, r *runner, j *journal, s Servi
 		return err
 	}
 	return r.run("migrate-down", func() (string, bool, error) {
-		var before uint
+		var before uint64
 		ok, err := j.get(ctx, res.DeploymentID, "version-before", &before)
 		if err != nil || !ok || e.Migrations == nil || s.Migrations == "" {
 			return "", err == nil, err

@@ -15,7 +15,7 @@ type ServiceStatus struct {
 	Version          string              `json:"version,omitempty"`
 	Status           string              `json:"status,omitempty"` // deploying, deployed, failed, rolled_back
 	LastDeployment   *records.Deployment `json:"last_deployment,omitempty"`
-	MigrationVersion *uint               `json:"migration_version,omitempty"`
+	MigrationVersion *uint64             `json:"migration_version,omitempty"`
 	InFlight         []string            `json:"in_flight"`
 	Phase            string              `json:"phase,omitempty"`
 	LastSnapshot     *SnapshotInfo       `json:"last_snapshot,omitempty"`
