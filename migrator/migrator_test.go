@@ -44,6 +44,13 @@ func openPGT(t *testing.T, raw, dir string, opts Options) *Migrator {
 	return m
 }
 
+func writeTo(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func query(t *testing.T, raw, sql string) string {
 	t.Helper()
 	ctx := context.Background()

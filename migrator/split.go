@@ -14,7 +14,7 @@ type Statement struct {
 
 // splitSQL splits a PostgreSQL script into statements at top-level
 // semicolons. It understands -- and nested /* */ comments, 'strings'
-// (with ” and, for E'...', backslash escapes), "identifiers" and
+// (doubled quotes and, for E'...', backslash escapes), "identifiers" and
 // $tag$ dollar quoting. Statements that are only comments are dropped;
 // comments before a statement are not part of it.
 func splitSQL(src string) []Statement {
