@@ -135,6 +135,26 @@ func TestRunUpdatesEveryRowExactlyOnce(t *testing.T) {
 	}
 }
 
+// TestFixedBatchesWalkTheKeyInOrder pins the batch size and checks the batch
+// count: each batch must cover the next size rows in key order.
+func TestFixedBatchesWalkTheKeyInOrder(t *testing.T) {
+	for _, kc := range []keyCase{keyCases[0], keyCases[1], keyCases[2]} {
+		t.Run(kc.name, func(t *testing.T) {
+			pool := openPool(t)
+			setupTable(t, pool, kc, 5000)
+			opts := backfill.Options{InitialBatch: 100, MaxBatch: 100, TargetBatch: time.Hour}
+			res, err := backfill.Run(context.Background(), pool, backfill.Job{ID: "fixed", Table: "t", Set: kc.set}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Batches != 51 || res.Rows != 5000 {
+				t.Errorf("%+v, want 5000 rows in 50 full batches and a final empty one", res)
+			}
+			checkOnce(t, pool, 5000)
+		})
+	}
+}
+
 func TestWherePredicateLimitsRows(t *testing.T) {
 	pool := openPool(t)
 	setupTable(t, pool, keyCases[0], 1000)

@@ -43,7 +43,7 @@ func buildStmts(t *table, job Job) stmts {
 	texts := make([]string, n)
 	for i, c := range t.keyCols {
 		cols[i] = pgx.Identifier{c}.Sanitize()
-		texts[i] = cols[i] + "::text"
+		texts[i] = fmt.Sprintf("%s::text AS _tm_k%d", cols[i], i) // an alias: ORDER BY must see the column, not the text
 	}
 	row := "(" + strings.Join(cols, ", ") + ")"
 	order := strings.Join(cols, ", ")
