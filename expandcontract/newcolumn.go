@@ -1,0 +1,87 @@
+package expandcontract
+
+// Helpers shared by the operations that build a new column under a
+// temporary name (add_column, alter_column).
+
+func notNullName(phys string) string { return ident63(phys + "_nn") }
+
+func uniqueIndexName(table, col string) string { return ident63("_tm_uq_" + table + "_" + col) }
+
+func uniqueConstraintName(table, col string) string { return ident63(table + "_" + col + "_key") }
+
+// newColumnConstraints: NOT VALID constraints on the temporary column.
+func (p *Planner) newColumnConstraints(t *tableModel, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) []string {
+	d := p.D
+	alter := "ALTER TABLE " + d.Table(p.Schema, t.Physical) + " "
+	var out []string
+	if notNull {
+		out = append(out, alter+"ADD CONSTRAINT "+d.Quote(notNullName(phys))+" CHECK ("+d.Quote(phys)+" IS NOT NULL) NOT VALID")
+	}
+	if chk != nil {
+		out = append(out, p.dropConstraintIfExists(t.Physical, chk.Name),
+			alter+"ADD CONSTRAINT "+d.Quote(chk.Name)+" CHECK ("+physicalExpr(t, chk.Constraint)+") NOT VALID")
+	}
+	if ref != nil {
+		if s, err := p.refSQL(ref); err == nil {
+			n := ref.Name
+			if n == "" {
+				n = ident63(t.Physical + "_" + name + "_fkey")
+			}
+			out = append(out, p.dropConstraintIfExists(t.Physical, n),
+				alter+"ADD CONSTRAINT "+d.Quote(n)+" FOREIGN KEY ("+d.Quote(phys)+") "+s+" NOT VALID")
+		} else {
+			p.Warn("%v", err)
+		}
+	}
+	return out
+}
+
+func (p *Planner) dropConstraintIfExists(table, name string) string {
+	return "ALTER TABLE " + p.D.Table(p.Schema, table) + " DROP CONSTRAINT IF EXISTS " + p.D.Quote(name)
+}
+
+func (p *Planner) validateNewColumn(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
+	var names []string
+	if notNull {
+		names = append(names, notNullName(phys))
+	}
+	if chk != nil {
+		names = append(names, chk.Name)
+	}
+	if ref != nil {
+		n := ref.Name
+		if n == "" {
+			n = ident63(table + "_" + name + "_fkey")
+		}
+		names = append(names, n)
+	}
+	for _, n := range names {
+		p.Validate(Action{ID: "validate/" + n, Lock: "SHARE UPDATE EXCLUSIVE", Scans: true,
+			SQL: []string{"ALTER TABLE " + p.D.Table(p.Schema, table) + " VALIDATE CONSTRAINT " + p.D.Quote(n)}})
+	}
+}
+
+// finishNewColumn: the swap statements giving the column its final name.
+func (p *Planner) finishNewColumn(table, phys, name string, notNull, unique bool) []string {
+	d := p.D
+	alter := "ALTER TABLE " + d.Table(p.Schema, table) + " "
+	out := []string{alter + "RENAME COLUMN " + d.Quote(phys) + " TO " + d.Quote(name)}
+	if notNull {
+		out = append(out, alter+"ALTER COLUMN "+d.Quote(name)+" SET NOT NULL",
+			alter+"DROP CONSTRAINT IF EXISTS "+d.Quote(notNullName(phys)))
+	}
+	if unique {
+		out = append(out, alter+"ADD CONSTRAINT "+d.Quote(uniqueConstraintName(table, name))+" UNIQUE USING INDEX "+d.Quote(uniqueIndexName(table, name)))
+	}
+	return out
+}
+
+// uniqueIndex builds a unique index concurrently (INVALID leftovers rebuilt).
+func (p *Planner) uniqueIndex(table, name string, cols ...string) Action {
+	el := make([]string, len(cols))
+	for i, c := range cols {
+		el[i] = p.D.Quote(c)
+	}
+	return Action{ID: "index/" + name, NoTx: true, Index: name, Lock: "SHARE UPDATE EXCLUSIVE", Scans: true,
+		SQL: []string{p.D.CreateIndex(true, indexSQL{Unique: true, Schema: p.Schema, Name: name, Table: table, Elements: el})}}
+}

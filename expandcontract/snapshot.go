@@ -1,0 +1,126 @@
+package expandcontract
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Snapshot is the shape of a schema's tables when an expand started. Plans
+// are computed from it (never from the live catalog), so a resumed run plans
+// exactly the same actions with the same IDs.
+type Snapshot struct {
+	Schema string            `json:"schema"`
+	Tables map[string]*Table `json:"tables"`
+}
+
+// Table is one table of a Snapshot.
+type Table struct {
+	Name            string    `json:"name"`
+	Columns         []*Column `json:"columns"`
+	PK              []string  `json:"pk,omitempty"`
+	ReplicaIdentity string    `json:"replica_identity"` // d, n, f or i
+	ReplicaIndex    string    `json:"replica_index,omitempty"`
+	Comment         *string   `json:"comment,omitempty"`
+}
+
+// Column is one column of a Table.
+type Column struct {
+	Name    string  `json:"name"`
+	Type    string  `json:"type"`
+	NotNull bool    `json:"not_null"`
+	Default *string `json:"default,omitempty"`
+	Comment *string `json:"comment,omitempty"`
+}
+
+func (t *Table) column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// LoadSnapshot reads the tables of schema from the catalog.
+func LoadSnapshot(ctx context.Context, q querier, schema string) (*Snapshot, error) {
+	s := &Snapshot{Schema: schema, Tables: map[string]*Table{}}
+	rows, err := q.Query(ctx, `
+SELECT c.relname, c.relreplident::text, obj_description(c.oid, 'pg_class'),
+       coalesce((SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                 WHERE x.indrelid = c.oid AND x.indisreplident), '')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname`, schema)
+	if err != nil {
+		return nil, fmt.Errorf("load tables: %w", err)
+	}
+	for rows.Next() {
+		t := &Table{}
+		if err := rows.Scan(&t.Name, &t.ReplicaIdentity, &t.Comment, &t.ReplicaIndex); err != nil {
+			return nil, err
+		}
+		s.Tables[t.Name] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load tables: %w", err)
+	}
+	if err := loadColumns(ctx, q, s); err != nil {
+		return nil, err
+	}
+	return s, loadPKs(ctx, q, s)
+}
+
+func loadColumns(ctx context.Context, q querier, s *Snapshot) error {
+	rows, err := q.Query(ctx, `
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum)
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum`, s.Schema)
+	if err != nil {
+		return fmt.Errorf("load columns: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tn string
+		c := &Column{}
+		if err := rows.Scan(&tn, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Comment); err != nil {
+			return fmt.Errorf("load columns: %w", err)
+		}
+		if t := s.Tables[tn]; t != nil {
+			t.Columns = append(t.Columns, c)
+		}
+	}
+	return rows.Err()
+}
+
+func loadPKs(ctx context.Context, q querier, s *Snapshot) error {
+	rows, err := q.Query(ctx, `
+SELECT c.relname, a.attname FROM pg_index x
+JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN LATERAL unnest(x.indkey) WITH ORDINALITY k(attnum, ord) ON true
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = $1 AND x.indisprimary ORDER BY c.relname, k.ord`, s.Schema)
+	if err != nil {
+		return fmt.Errorf("load primary keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tn, col string
+		if err := rows.Scan(&tn, &col); err != nil {
+			return err
+		}
+		if t := s.Tables[tn]; t != nil {
+			t.PK = append(t.PK, col)
+		}
+	}
+	return rows.Err()
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
