@@ -1,0 +1,156 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/tidemark/tidemark/internal/errkind"
+)
+
+// direction limits what a phase writes: expand syncs both ways, contract
+// only up (the old fields are about to go), rollback only down.
+type direction int
+
+const (
+	both direction = iota
+	upOnly
+	downOnly
+)
+
+// converge runs passes over a collection in _id order until one pass finds
+// nothing to write. The cursor and counters are saved after every batch, so
+// a killed run resumes within its pass.
+func (r *run) converge(ctx context.Context, s *migState, spec *syncSpec, phase string, dir direction, maxPasses int) (*Progress, error) {
+	key := phase + "_" + spec.ID
+	p := s.Progress[key]
+	if p == nil {
+		p = &Progress{Action: spec.ID, Collection: spec.Collection, Pass: 1}
+		n, err := r.coll(spec.Collection).EstimatedDocumentCount(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("count %s: %w", spec.Collection, err)
+		}
+		p.Total = n
+		s.Progress[key] = p
+	}
+	for batchNo := 1; !p.Converged; batchNo++ {
+		if err := ctx.Err(); err != nil {
+			return p, fmt.Errorf("%s %s: stopped between batches: %w", phase, spec.Collection, err)
+		}
+		n, err := r.batch(ctx, s, spec, p, dir, fmt.Sprintf("%s:%s:batch:%d", phase, spec.ID, batchNo))
+		if err != nil {
+			return p, err
+		}
+		if n > 0 {
+			continue
+		}
+		if err := r.endPass(ctx, s, p, maxPasses, phase == "expand" || phase == "sync"); err != nil || !p.Converged && p.Pass > maxPasses {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// endPass closes a pass: converged when it wrote and missed nothing.
+func (r *run) endPass(ctx context.Context, s *migState, p *Progress, maxPasses int, mayStop bool) error {
+	if p.PassWritten+p.PassMissed == 0 {
+		p.Converged = true
+		return r.saveRenew(ctx, s)
+	}
+	if p.Pass >= maxPasses {
+		if !mayStop {
+			return errkind.Temporaryf("%s: still changing after %d passes (%d written, %d missed in the last): are old-version writers still running? run again once they stopped",
+				p.Collection, p.Pass, p.PassWritten, p.PassMissed)
+		}
+		r.opts.Logger.Warn("backfill not converged yet; contract converges the rest",
+			"migration", s.Name, "collection", p.Collection, "passes", p.Pass)
+		p.Pass++
+		return r.saveRenew(ctx, s)
+	}
+	p.Pass++
+	p.Cursor = bson.RawValue{}
+	p.PassScanned, p.PassWritten, p.PassMissed = 0, 0, 0
+	return r.saveRenew(ctx, s)
+}
+
+// batch reads up to BatchSize documents after the cursor, writes what they
+// need with conditional updates, and saves the cursor. It returns the number
+// of documents read (0 at the end of a pass).
+func (r *run) batch(ctx context.Context, s *migState, spec *syncSpec, p *Progress, dir direction, point string) (int, error) {
+	docs, err := r.readBatch(ctx, spec, p.Cursor)
+	if err != nil || len(docs) == 0 {
+		return 0, err
+	}
+	var models []mongo.WriteModel
+	for _, doc := range docs {
+		m, err := spec.model(doc, dir)
+		if err != nil {
+			return 0, fmt.Errorf("%s %s: %w", s.Name, spec.Collection, err)
+		}
+		if m != nil {
+			models = append(models, m)
+		}
+	}
+	if len(models) > 0 {
+		res, err := r.coll(spec.Collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		if err != nil {
+			return 0, fmt.Errorf("backfill %s: %w", spec.Collection, err)
+		}
+		p.PassWritten += res.MatchedCount
+		p.Written += res.MatchedCount
+		p.PassMissed += int64(len(models)) - res.MatchedCount
+		p.Missed += int64(len(models)) - res.MatchedCount
+	}
+	r.hook(point + ":written")
+	p.Cursor = docs[len(docs)-1].Lookup("_id")
+	p.PassScanned += int64(len(docs))
+	p.Scanned += int64(len(docs))
+	if err := r.saveRenew(ctx, s); err != nil {
+		return 0, err
+	}
+	r.hook(point + ":saved")
+	if r.opts.OnProgress != nil {
+		r.opts.OnProgress(s.Name, *p)
+	}
+	return len(docs), nil
+}
+
+// model returns the write one document needs in this direction, or nil.
+func (spec *syncSpec) model(doc bson.Raw, dir direction) (mongo.WriteModel, error) {
+	d, err := spec.decide(doc)
+	if err != nil {
+		return nil, err
+	}
+	if d == skip || dir == upOnly && d != runUp || dir == downOnly && d != runDown {
+		return nil, nil
+	}
+	return spec.update(doc, d)
+}
+
+func (r *run) readBatch(ctx context.Context, spec *syncSpec, cursor bson.RawValue) ([]bson.Raw, error) {
+	filter := bson.D{}
+	if cursor.Type != 0 {
+		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: cursor}}}}
+	}
+	proj := bson.D{{Key: "_id", Value: 1}}
+	for _, f := range spec.fields() {
+		proj = append(proj, bson.E{Key: f, Value: 1})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(r.opts.BatchSize)).SetProjection(proj)
+	cur, err := r.coll(spec.Collection).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", spec.Collection, err)
+	}
+	defer cur.Close(ctx)
+	var docs []bson.Raw
+	for cur.Next(ctx) {
+		docs = append(docs, append(bson.Raw(nil), cur.Current...))
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", spec.Collection, err)
+	}
+	return docs, nil
+}

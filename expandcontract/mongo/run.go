@@ -1,0 +1,70 @@
+package mongo
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/mongo"
+)
+
+// run is one Expand, Contract or Rollback call holding the database's lock.
+type run struct {
+	client *mongo.Client
+	dbName string
+	st     *store
+	opts   Options
+	lk     *lock
+}
+
+func newRun(ctx context.Context, client *mongo.Client, db string, opts Options) (*run, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if db == "" || db == StateDatabase {
+		return nil, errUsage("database name %q: name the application database in the URL path", db)
+	}
+	r := &run{client: client, dbName: db, st: &store{client: client, db: db}, opts: opts.withDefaults()}
+	lk, err := r.st.lock(ctx, r.opts.LockLease)
+	if err != nil {
+		return nil, err
+	}
+	r.lk = lk
+	return r, nil
+}
+
+func (r *run) close() { r.lk.release() }
+
+func (r *run) db() *mongo.Database { return r.client.Database(r.dbName) }
+
+func (r *run) coll(name string) *mongo.Collection { return r.db().Collection(name) }
+
+func (r *run) hook(point string) {
+	r.opts.Logger.Debug("step", "point", point)
+	if r.opts.Hook != nil {
+		r.opts.Hook(point)
+	}
+}
+
+// saveRenew saves the migration state and renews the lock lease.
+func (r *run) saveRenew(ctx context.Context, s *migState) error {
+	if err := r.st.save(ctx, s); err != nil {
+		return err
+	}
+	return r.lk.renew(ctx)
+}
+
+// step runs fn once per migration: skipped when the state says it is done.
+func (r *run) step(ctx context.Context, s *migState, id string, fn func() error) error {
+	key := string(s.Phase) + ":" + id
+	if s.done(key) {
+		return nil
+	}
+	r.hook(key + ":before")
+	if err := fn(); err != nil {
+		return err
+	}
+	if err := r.st.markDone(ctx, s, key); err != nil {
+		return err
+	}
+	r.hook(key + ":after")
+	return nil
+}
