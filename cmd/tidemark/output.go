@@ -15,6 +15,7 @@ import (
 // --output json, else the human text (to stdout) written by text.
 func (a *app) render(v any, text func(w io.Writer)) error {
 	if a.output == "json" {
+		a.rendered = true
 		return writeJSON(a.stdout, v)
 	}
 	var b strings.Builder

@@ -25,6 +25,10 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// rendered is set once a JSON result document was written, so a
+	// command that renders its result and then fails (exit 4 with a report)
+	// still writes exactly one JSON document.
+	rendered bool
 }
 
 // run executes the command line and returns the process exit code.
@@ -44,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := errkind.ExitCode(err)
 	msg := dburl.Redact(err.Error())
 	fmt.Fprintf(stderr, "tidemark: error: %s\n", msg)
-	if a.output == "json" {
+	if a.output == "json" && !a.rendered {
 		writeJSON(stdout, map[string]any{"error": msg, "exit_code": code})
 	}
 	return code
