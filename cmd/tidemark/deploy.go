@@ -12,8 +12,8 @@ type deployFlags struct {
 	migrations, rules, archiveDir, baseBackup, backupDir string
 	backupCommand                                        string
 	githubOutput                                         bool
-	expand, snapshotTables                                      []string
-	lockTimeout, archiveTimeout                                 time.Duration
+	expand, snapshotTables                               []string
+	lockTimeout, archiveTimeout                          time.Duration
 }
 
 func (a *app) deployCmd() *cobra.Command {
