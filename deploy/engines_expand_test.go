@@ -1,0 +1,88 @@
+package deploy_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tidemark/tidemark/deploy"
+	"github.com/tidemark/tidemark/fixtures"
+	"github.com/tidemark/tidemark/fixtures/env"
+)
+
+// TestOrdersSplitAmountStartAndRollback runs the demo's migration through
+// the real expand/contract engine: both app versions place orders while it
+// is expanded, and a rollback leaves the old shape with every order intact.
+func TestOrdersSplitAmountStartAndRollback(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w, err := fixtures.Open(ctx, fixtures.URLs{Orders: env.PostgresDB(t), Payments: env.PostgresDB(t), Inventory: env.MongoDB(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := fixtures.ApplySchema(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixtures.Generate(ctx, w, fixtures.GenOptions{Seed: 3, Orders: 200}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := fixtures.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, w.URLs.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	d := &deploy.Deployer{Control: pool, Engines: deploy.Engines{Expansions: deploy.ExpandContract{}}}
+	svc := deploy.Service{Name: "orders", Database: w.URLs.Orders, Expand: []string{filepath.Join(dir, "expand", "orders_split_amount.yaml")}}
+	res, err := d.Start(ctx, svc, deploy.StartOptions{Release: "v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SearchPath == "" {
+		t.Fatalf("no search_path for the new version: %+v", res)
+	}
+	newPool, err := w.OrdersAs(ctx, res.SearchPath, "orders-v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := fixtures.NewRand(5)
+	cat := fixtures.CatalogFor(200)
+	for _, s := range []*fixtures.Saga{{World: w, Orders: w.Orders, Shape: fixtures.OldShape}, {World: w, Orders: newPool, Shape: fixtures.NewShape}} {
+		for i := 0; i < 5; i++ {
+			if _, err := s.Place(ctx, fixtures.RandomOrder(r, cat)); err != nil {
+				t.Fatalf("place (shape %d): %v", s.Shape, err)
+			}
+		}
+	}
+	var cents int64
+	if err := newPool.QueryRow(ctx, "SELECT sum(amount_cents) FROM orders").Scan(&cents); err != nil || cents == 0 {
+		t.Fatalf("new version reads amount_cents: %d, %v", cents, err)
+	}
+	st := d.Status(ctx, svc)
+	if len(st.InFlight) != 1 {
+		t.Fatalf("status: %+v", st)
+	}
+	newPool.Close() // the new version is gone before the database rolls back (drain check)
+	rb, err := d.Rollback(ctx, svc, deploy.RollbackOptions{Reason: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Expand == nil || len(rb.Expand.Migrations) != 1 {
+		t.Fatalf("rollback: %+v", rb)
+	}
+	breaks, err := fixtures.Check(ctx, w)
+	if err != nil || len(breaks) != 0 {
+		t.Fatalf("after rollback: %v %v", breaks, err)
+	}
+	var n int
+	if err := w.Orders.QueryRow(ctx, "SELECT count(*) FROM orders WHERE amount > 0").Scan(&n); err != nil || n != 210 {
+		t.Fatalf("orders with amount after rollback: %d, %v", n, err)
+	}
+}
