@@ -59,6 +59,12 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 		}
 	}
 	st.Unfinished = unfinished(hist)
+	if st.Applied == nil {
+		st.Applied = []Applied{}
+	}
+	if st.History == nil {
+		st.History = []Attempt{}
+	}
 	return st, nil
 }
 
@@ -89,7 +95,7 @@ func unfinished(hist []Attempt) []Attempt {
 
 // drift compares applied checksums with the files.
 func (m *Migrator) drift(applied []Applied) []Drift {
-	var out []Drift
+	out := []Drift{}
 	for _, a := range applied {
 		mig := m.src.find(a.Version)
 		switch {

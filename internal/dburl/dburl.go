@@ -37,7 +37,7 @@ func Parse(raw, dialect string) (*URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" && !strings.Contains(raw, "host=") {
-		return nil, errkind.Usagef("malformed database URL %q: want scheme://user@host:port/dbname", Redact(raw))
+		return nil, errkind.Usagef("malformed database URL %q: want scheme://user@host:port/dbname", redactMalformed(raw))
 	}
 	e, err := engineOf(u.Scheme)
 	if err != nil {
@@ -115,6 +115,15 @@ var (
 func Redact(s string) string {
 	s = userinfoRE.ReplaceAllString(s, "${1}:xxxxx@")
 	return keywordRE.ReplaceAllString(s, "${1}xxxxx")
+}
+
+// redactMalformed hides everything before the last '@' of a URL that did not
+// parse: Redact needs a well-formed scheme:// to find the password.
+func redactMalformed(raw string) string {
+	if i := strings.LastIndex(raw, "@"); i >= 0 {
+		return "xxxxx" + Redact(raw[i:])
+	}
+	return Redact(raw)
 }
 
 // RedactError wraps err so that its message has passwords redacted while

@@ -65,3 +65,10 @@ func TestRedact(t *testing.T) {
 		t.Errorf("String() leaks: %s", got)
 	}
 }
+
+func TestMalformedURLErrorHidesUserinfo(t *testing.T) {
+	_, err := Parse("postgres//user:hunter2@nohost", "")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("got %v", err)
+	}
+}
