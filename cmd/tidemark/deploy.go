@@ -13,7 +13,7 @@ type deployFlags struct {
 	backupCommand                                        string
 	githubOutput                                         bool
 	expand, snapshotTables                               []string
-	lockTimeout, archiveTimeout                          time.Duration
+	lockTimeout, archiveTimeout, drainTimeout            time.Duration
 }
 
 func (a *app) deployCmd() *cobra.Command {
@@ -51,6 +51,7 @@ the recorded result. Records go to --state-url (default: the service database).`
 	pf.StringVar(&f.baseBackup, "base-backup", "none", "base backup before the snapshot: none (latest recorded), pg_basebackup or command")
 	pf.StringVar(&f.backupDir, "backup-dir", "", "directory for pg_basebackup backups")
 	pf.StringVar(&f.backupCommand, "backup-command", "", "backup command template for --base-backup command ({label}, {database}, {dir})")
+	pf.DurationVar(&f.drainTimeout, "drain-timeout", 0, "how long contract and rollback wait for clients of the version they drop (0: refuse at once, exit 3)")
 	pf.DurationVar(&f.archiveTimeout, "archive-timeout", time.Minute, "how long to wait for the snapshot's WAL to be archived")
 	cmd.AddCommand(a.deployStartCmd(f), a.deployFinishCmd(f), a.deployRollbackCmd(f), a.deployStatusCmd(f))
 	return cmd

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidemark/tidemark/deploy"
+	"github.com/tidemark/tidemark/expandcontract"
+	mongoec "github.com/tidemark/tidemark/expandcontract/mongo"
 	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/internal/errkind"
 	"github.com/tidemark/tidemark/pitr"
@@ -86,6 +88,10 @@ func (s *deploySession) pool(ctx context.Context, u *dburl.URL) (*pgxpool.Pool, 
 func (s *deploySession) engines() deploy.Engines {
 	f := s.f
 	return deploy.Engines{
+		Expansions: deploy.ExpandContract{
+			Options: expandcontract.Options{Logger: s.a.log, DrainTimeout: f.drainTimeout},
+			Mongo:   mongoec.Options{Logger: s.a.log},
+		},
 		Snapshots: deploy.PITR{
 			Options: pitr.Options{Logger: s.a.log, ArchiveDir: f.archiveDir},
 			Create:  pitr.CreateOptions{BaseBackup: f.baseBackup, BackupDir: f.backupDir, BackupCommand: f.backupCommand, ArchiveWaitTimeout: f.archiveTimeout},
