@@ -1,18 +1,66 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
+
 	"github.com/spf13/cobra"
 
-	"github.com/tidemark/tidemark/internal/errkind"
+	"github.com/tidemark/tidemark/expandcontract"
+	"github.com/tidemark/tidemark/internal/dburl"
 )
 
-// contractCmd is a placeholder until its issue lands.
 func (a *app) contractCmd() *cobra.Command {
-	return &cobra.Command{
+	f := &ecFlags{}
+	skipVerify := false
+	cmd := &cobra.Command{
 		Use:   "contract",
-		Short: "contract (not implemented yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return errkind.Usagef("contract is not implemented yet")
+		Short: "finish the expand/contract migrations in progress (after the drain check and verify)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			u, err := a.dbURL()
+			if err != nil {
+				return err
+			}
+			if u.Engine == dburl.Mongo {
+				return a.mongoContract(ctx, u)
+			}
+			pool, err := a.ecPool(ctx, u)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			opts := f.options(a)
+			opts.SkipVerify = skipVerify
+			res, err := expandcontract.Contract(ctx, pool, opts)
+			return a.ecFinish(res, err, "contracted")
 		},
 	}
+	f.register(cmd.Flags(), true)
+	cmd.Flags().BoolVar(&skipVerify, "skip-verify", false, "do not check new = up(old) before dropping the old version")
+	return cmd
+}
+
+// ecFinish renders the result of contract or rollback. A failed drain check
+// or verify also renders its details with --output json.
+func (a *app) ecFinish(res *expandcontract.Result, err error, verb string) error {
+	var de *expandcontract.DrainError
+	if errors.As(err, &de) && a.output == "json" {
+		writeJSON(a.stdout, map[string]any{"error": err.Error(), "exit_code": 3, "sessions": de.Sessions}) //nolint:errcheck
+		a.output = "" // the error line only goes to stderr now
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	return a.render(res, func(w io.Writer) {
+		if res.NothingToDo {
+			fmt.Fprintf(w, "nothing to do: no expand/contract migration in progress in schema %s\n", res.Schema)
+			return
+		}
+		fmt.Fprintf(w, "%s %s: version %s (%d actions run, %d already done)\n", verb, joinNames(res.Migrations), res.VersionSchema, res.Ran, res.Skipped)
+		writeVerify(w, res.Verify)
+	})
 }

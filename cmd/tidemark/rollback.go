@@ -3,16 +3,34 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/tidemark/tidemark/internal/errkind"
+	"github.com/tidemark/tidemark/expandcontract"
+	"github.com/tidemark/tidemark/internal/dburl"
 )
 
-// rollbackCmd is a placeholder until its issue lands.
 func (a *app) rollbackCmd() *cobra.Command {
-	return &cobra.Command{
+	f := &ecFlags{}
+	cmd := &cobra.Command{
 		Use:   "rollback",
-		Short: "rollback (not implemented yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return errkind.Usagef("rollback is not implemented yet")
+		Short: "undo the expand/contract migrations in progress (the old version is left as it was)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			u, err := a.dbURL()
+			if err != nil {
+				return err
+			}
+			if u.Engine == dburl.Mongo {
+				return a.mongoRollback(ctx, u)
+			}
+			pool, err := a.ecPool(ctx, u)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			res, err := expandcontract.Rollback(ctx, pool, f.options(a))
+			return a.ecFinish(res, err, "rolled back")
 		},
 	}
+	f.register(cmd.Flags(), true)
+	return cmd
 }

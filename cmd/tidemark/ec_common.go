@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/pflag"
+
+	"github.com/tidemark/tidemark/expandcontract"
+	"github.com/tidemark/tidemark/expandcontract/backfill"
+	"github.com/tidemark/tidemark/internal/dburl"
+	"github.com/tidemark/tidemark/internal/errkind"
+)
+
+// ecFlags are the flags expand, contract and rollback share.
+type ecFlags struct {
+	schema       string
+	lockTimeout  time.Duration
+	ddlDeadline  time.Duration
+	drainTimeout time.Duration
+}
+
+func (f *ecFlags) register(fs *pflag.FlagSet, drain bool) {
+	fs.StringVar(&f.schema, "schema", "public", "schema holding the tables")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "lock_timeout of every DDL statement")
+	fs.DurationVar(&f.ddlDeadline, "ddl-deadline", 2*time.Minute, "keep retrying a DDL statement that cannot get its lock until this long")
+	if drain {
+		fs.DurationVar(&f.drainTimeout, "drain-timeout", 0, "wait this long for sessions on the version being dropped to end (0: refuse at once)")
+	}
+}
+
+func (f *ecFlags) options(a *app) expandcontract.Options {
+	last := time.Time{}
+	return expandcontract.Options{
+		Schema: f.schema, LockTimeout: f.lockTimeout, DDLDeadline: f.ddlDeadline, DrainTimeout: f.drainTimeout,
+		Logger: a.log,
+		OnProgress: func(table string, p backfill.Progress) {
+			if p.Done || time.Since(last) > 2*time.Second {
+				last = time.Now()
+				a.log.Info("backfill", "table", table, "rows", p.Rows, "total", p.Total,
+					"rate", fmt.Sprintf("%.0f/s", p.RatePerSec), "eta", p.ETA.Round(time.Second), "done", p.Done)
+			}
+		},
+	}
+}
+
+// ecPool opens a pool on a PostgreSQL URL for expand/contract.
+func (a *app) ecPool(ctx context.Context, u *dburl.URL) (*pgxpool.Pool, error) {
+	if u.Engine != dburl.Postgres {
+		return nil, errkind.Usagef("expand/contract supports PostgreSQL and MongoDB URLs; %s is not supported yet", u.Engine)
+	}
+	cfg, err := pgxpool.ParseConfig(u.PGX())
+	if err != nil {
+		return nil, errkind.Usagef("database URL: %v", dburl.RedactError(err))
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "tidemark"
+	if cfg.MaxConns < 6 {
+		cfg.MaxConns = 6
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", dburl.RedactError(err))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect: %w", dburl.RedactError(err))
+	}
+	return pool, nil
+}
