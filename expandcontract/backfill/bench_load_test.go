@@ -14,7 +14,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-const benchWriters = 4
+const (
+	benchWriters = 4
+	// benchWriterRate paces each writer (operations per second), as an
+	// application's traffic is paced by its users rather than by the database.
+	benchWriterRate = 250
+)
 
 type loadStats struct {
 	ops, errors      int
@@ -32,7 +37,7 @@ func (s loadStats) String() string {
 		s.ops, s.opsPerSec, s.errors, ms(s.p50), ms(s.p99), ms(s.max), s.lockWaits, ms(s.maxLockWait), s.firstErr)
 }
 
-// runWorkload runs benchWriters goroutines of single-row writes on bt (each
+// runWorkload runs benchWriters goroutines of paced single-row writes on bt (each
 // writer owns the ids ≡ w mod benchWriters and inserts its own new ids, so
 // writers never wait for each other) while during runs, and returns their
 // latencies. Each update first tries its row lock with NOWAIT: when that
@@ -73,11 +78,14 @@ func writer(pool *pgxpool.Pool, w, n int, firstNewID int64, stop <-chan struct{}
 	var s loadStats
 	rng := rand.New(rand.NewPCG(uint64(w), 42))
 	nextID := firstNewID + int64(w)
+	interval := time.Second / benchWriterRate
+	next := time.Now()
 	for {
+		next = next.Add(interval)
 		select {
 		case <-stop:
 			return s
-		default:
+		case <-time.After(time.Until(next)):
 		}
 		t0 := time.Now()
 		var err error

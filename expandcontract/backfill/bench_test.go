@@ -19,8 +19,9 @@ import (
 // The benchmark's change: column c (int) gets a bigint replacement c_new
 // computed by the up expression below, as an alter_column type change does.
 const (
-	benchUp  = `c::bigint * 100`
-	benchSet = `c_new = ` + benchUp
+	benchReps = 2
+	benchUp   = `c::bigint * 100`
+	benchSet  = `c_new = ` + benchUp
 )
 
 // BenchmarkBackfill compares the backfill with the single-statement UPDATE on
@@ -62,21 +63,35 @@ func benchSize(b *testing.B, pool *pgxpool.Pool, n int) {
 		fmt.Sprintf(`INSERT INTO src SELECT g, g %% 1000, md5(g::text), g %% 100000, now() - g * interval '1 second'
 			FROM generate_series(1, %d) g`, n), `VACUUM ANALYZE src`)
 
-	freshCopy(b, pool)
-	start := time.Now()
-	benchExec(b, pool, `UPDATE bt SET `+benchSet)
-	plain := float64(n) / time.Since(start).Seconds()
+	// Best of benchReps alternating runs of each, to damp the noise of a
+	// machine shared with other work.
+	var plain, rate float64
+	var res backfill.Result
+	var heapMax uint64
+	for range benchReps {
+		freshCopy(b, pool)
+		start := time.Now()
+		benchExec(b, pool, `UPDATE bt SET `+benchSet)
+		p := float64(n) / time.Since(start).Seconds()
+		plain = max(plain, p)
 
-	freshCopy(b, pool)
-	heap, stopHeap := sampleHeap()
-	res, err := backfill.Run(ctx, pool, backfill.Job{ID: "bench", Table: "bt", Set: benchSet}, backfill.Options{})
-	heapMax := stopHeap()
-	if err != nil {
-		b.Fatal(err)
+		freshCopy(b, pool)
+		if err := backfill.Reset(ctx, pool, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		heap, stopHeap := sampleHeap()
+		r, err := backfill.Run(ctx, pool, backfill.Job{ID: "bench", Table: "bt", Set: benchSet}, backfill.Options{})
+		heapMax = max(heapMax, stopHeap())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rr := float64(r.Rows) / r.Duration.Seconds(); rr > rate {
+			rate, res = rr, r
+		}
+		b.Logf("rows=%d: single UPDATE %.0f rows/s; backfill %.0f rows/s (%d batches, %v); heap in use max %.1f MiB (first sample %.1f MiB)",
+			n, p, float64(r.Rows)/r.Duration.Seconds(), r.Batches, r.Duration.Round(time.Millisecond), mib(heapMax), mib(heap.first.Load()))
 	}
-	rate := float64(res.Rows) / res.Duration.Seconds()
-	b.Logf("rows=%d: single UPDATE %.0f rows/s; backfill %.0f rows/s (%d batches, %v) = %.0f%%; heap in use max %.1f MiB (first sample %.1f MiB)",
-		n, plain, rate, res.Batches, res.Duration.Round(time.Millisecond), 100*rate/plain, mib(heapMax), mib(heap.first.Load()))
+	b.Logf("rows=%d: best single UPDATE %.0f rows/s; best backfill %.0f rows/s (%d batches) = %.0f%%", n, plain, rate, res.Batches, 100*rate/plain)
 
 	// The write workload runs as during an expand: a trigger keeps c_new in step.
 	freshCopy(b, pool)
@@ -84,7 +99,11 @@ func benchSize(b *testing.B, pool *pgxpool.Pool, n int) {
 		BEGIN NEW.c_new := NEW.`+benchUp+`; RETURN NEW; END $$`,
 		`CREATE TRIGGER bt_up BEFORE INSERT OR UPDATE ON bt FOR EACH ROW EXECUTE FUNCTION bt_up()`)
 	base := runWorkload(pool, n, int64(n)+1, func() { time.Sleep(10 * time.Second) })
+	if err := backfill.Reset(ctx, pool, "bench-load"); err != nil {
+		b.Fatal(err)
+	}
 	var loaded backfill.Result
+	var err error
 	during := runWorkload(pool, n, 2*int64(n)+1, func() {
 		loaded, err = backfill.Run(ctx, pool, backfill.Job{ID: "bench-load", Table: "bt", Set: benchSet}, backfill.Options{})
 	})

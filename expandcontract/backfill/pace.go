@@ -5,15 +5,26 @@ import (
 	"time"
 )
 
-// adapt resizes the next batch so that it takes about TargetBatch, changing
-// by at most a factor of two per batch.
+// adapt resizes the next batch so that it takes about TargetBatch. It keeps
+// a moving average of the time per row (per block for ctid) and grows by at
+// most a factor of two per batch, but shrinks at once after a slow batch, so
+// that row locks are never held much longer than TargetBatch.
 func (r *runner) adapt(b batch) {
-	if b.done || b.took <= 0 {
+	if b.done || b.took <= 0 || (b.rows == 0 && !r.t.byCtid()) {
 		return
 	}
-	ratio := float64(r.opts.TargetBatch) / float64(b.took)
-	ratio = min(2, max(0.5, ratio))
-	r.size = r.capSize(int(float64(r.size) * ratio))
+	units := float64(r.size)
+	if !r.t.byCtid() {
+		units = max(1, float64(b.rows))
+	}
+	perUnit := float64(b.took) / units
+	if r.perUnit == 0 || perUnit > 2*r.perUnit {
+		r.perUnit = perUnit
+	} else {
+		r.perUnit = 0.5*r.perUnit + 0.5*perUnit
+	}
+	next := float64(r.opts.TargetBatch) / r.perUnit
+	r.size = r.capSize(int(min(next, 2*float64(r.size))))
 }
 
 // capSize bounds a batch size by MaxBatch and, with MaxRate, by the rows
