@@ -2,7 +2,10 @@ package migrator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/tidemark/tidemark/internal/lock"
 )
 
 // Drift is an applied migration whose up file changed or disappeared since.
@@ -33,6 +36,9 @@ type Status struct {
 	// Unfinished lists versions whose last attempt failed or was interrupted,
 	// with the statement that failed.
 	Unfinished []Attempt `json:"unfinished"`
+	// RunInProgress names the holder of the migrate lock when a run is in
+	// progress (attempts shown as running really are).
+	RunInProgress *lock.Holder `json:"run_in_progress,omitempty"`
 	// History is every attempt, oldest first, with times, durations and checksums.
 	History []Attempt `json:"history"`
 }
@@ -59,6 +65,7 @@ func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 		}
 	}
 	st.Unfinished = unfinished(hist)
+	m.probeRunning(ctx, st)
 	if st.Applied == nil {
 		st.Applied = []Applied{}
 	}
@@ -107,4 +114,31 @@ func (m *Migrator) drift(applied []Applied) []Drift {
 		}
 	}
 	return out
+}
+
+// probeRunning tells attempts still running from those whose run died: if
+// nobody holds the migrate lock, a "running" attempt was interrupted.
+func (m *Migrator) probeRunning(ctx context.Context, st *Status) {
+	running := false
+	for _, u := range st.Unfinished {
+		running = running || u.Result == ResultRunning
+	}
+	if !running {
+		return
+	}
+	held, err := lock.Acquire(ctx, m.url, LockKey, lock.Options{Holder: lock.Holder{What: "migrate status"}})
+	var he *lock.HeldError
+	switch {
+	case err == nil:
+		_ = held.Release(ctx)
+		for _, list := range [][]Attempt{st.Unfinished, st.History} {
+			for i := range list {
+				if list[i].Result == ResultRunning {
+					list[i].Result = ResultInterrupted
+				}
+			}
+		}
+	case errors.As(err, &he):
+		st.RunInProgress = &he.Holder
+	}
 }

@@ -48,6 +48,9 @@ func statusText(st *migrator.Status) func(io.Writer) {
 			fmt.Fprintf(w, "  %d  %s\n", p.Version, p.File)
 		}
 		driftText(w, st.Drift)
+		if h := st.RunInProgress; h != nil {
+			fmt.Fprintf(w, "\nrun in progress: host %s pid %d since %s (%s)\n", h.Host, h.PID, h.Since.UTC().Format(time.RFC3339), h.What)
+		}
 		for _, u := range st.Unfinished {
 			fmt.Fprintf(w, "\nunfinished: %s %s %s (attempt %d, %s): %d of %d statement(s) applied\n", u.Direction, u.File,
 				u.Result, u.ID, u.StartedAt.UTC().Format(time.RFC3339), u.StatementsDone, u.StatementsTotal)
@@ -55,7 +58,9 @@ func statusText(st *migrator.Status) func(io.Writer) {
 				fmt.Fprintf(w, "  failed statement %d at %s:%d: %s\n    %s\n", u.FailedIndex, u.File, u.FailedLine, u.Error,
 					strings.ReplaceAll(u.FailedStatement, "\n", "\n    "))
 			}
-			fmt.Fprintf(w, "  next: fix %s and run `tidemark migrate %s` again%s\n", u.File, u.Direction, resumeHint(u))
+			if u.Result != migrator.ResultRunning {
+				fmt.Fprintf(w, "  next: fix %s if needed and run `tidemark migrate %s` again%s\n", u.File, u.Direction, resumeHint(u))
+			}
 		}
 		fmt.Fprintf(w, "\nhistory (%d):\n", len(st.History))
 		for _, h := range st.History {
