@@ -4,5 +4,6 @@
 package all
 
 import (
+	_ "github.com/tidemark/tidemark/pitr/mongo"
 	_ "github.com/tidemark/tidemark/pitr/postgres"
 )
