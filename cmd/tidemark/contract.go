@@ -49,7 +49,7 @@ func (a *app) ecFinish(res *expandcontract.Result, err error, verb string) error
 	var de *expandcontract.DrainError
 	if errors.As(err, &de) && a.output == "json" {
 		writeJSON(a.stdout, map[string]any{"error": err.Error(), "exit_code": 3, "sessions": de.Sessions}) //nolint:errcheck
-		a.output = "" // the error line only goes to stderr now
+		a.output = ""                                                                                      // the error line only goes to stderr now
 		return err
 	}
 	if err != nil {
