@@ -43,6 +43,8 @@ const (
 	BackupNone         = "none"
 	BackupPGBaseBackup = "pg_basebackup"
 	BackupCommand      = "command"
+	// BackupNative is the engine's own backup (CockroachDB: BACKUP INTO BackupDir).
+	BackupNative = "backup"
 )
 
 // CreateOptions configure Create.
@@ -75,12 +77,16 @@ func (o *CreateOptions) Validate() error {
 	case "":
 		o.BaseBackup = BackupNone
 	case BackupNone, BackupPGBaseBackup:
+	case BackupNative:
+		if o.BackupDir == "" {
+			return errkind.Usagef("--base-backup backup needs --backup-dir (a BACKUP destination URI)")
+		}
 	case BackupCommand:
 		if o.BackupCommand == "" {
 			return errkind.Usagef("--base-backup command needs --backup-command")
 		}
 	default:
-		return errkind.Usagef("--base-backup %q: want pg_basebackup, command or none", o.BaseBackup)
+		return errkind.Usagef("--base-backup %q: want pg_basebackup, command, backup or none", o.BaseBackup)
 	}
 	if o.BaseBackup == BackupPGBaseBackup && o.BackupDir == "" {
 		return errkind.Usagef("--base-backup pg_basebackup needs --backup-dir")

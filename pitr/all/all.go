@@ -4,6 +4,7 @@
 package all
 
 import (
+	_ "github.com/tidemark/tidemark/pitr/cockroach"
 	_ "github.com/tidemark/tidemark/pitr/mongo"
 	_ "github.com/tidemark/tidemark/pitr/postgres"
 )

@@ -16,6 +16,9 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if o.BaseBackup == pitr.BackupNative {
+		return nil, errkind.Usagef("--base-backup backup is for CockroachDB: use pg_basebackup or command on PostgreSQL")
+	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err

@@ -13,22 +13,10 @@ import (
 	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/internal/state"
 	"github.com/tidemark/tidemark/pitr"
+	"github.com/tidemark/tidemark/pitr/internal/sqlstore"
 )
 
 func init() { pitr.Register(dburl.Postgres, Open) }
-
-// Component is the pitr part of the tidemark state schema.
-var Component = state.Component{Name: "pitr", Steps: []string{
-	`CREATE TABLE tidemark.pitr_snapshots (
-		label      text PRIMARY KEY,
-		created_at timestamptz NOT NULL DEFAULT now(),
-		manifest   jsonb NOT NULL)`,
-	`CREATE TABLE tidemark.pitr_base_backups (
-		id         text PRIMARY KEY,
-		taken_at   timestamptz NOT NULL DEFAULT now(),
-		start_lsn  text NOT NULL,
-		info       jsonb NOT NULL)`,
-}}
 
 // Provider is the PostgreSQL provider.
 type Provider struct {
@@ -57,7 +45,7 @@ func Open(ctx context.Context, u *dburl.URL, o pitr.Options) (pitr.Provider, err
 		pool.Close()
 		return nil, dburl.RedactError(fmt.Errorf("connect to %s: %w", u, err))
 	}
-	if err := state.Ensure(ctx, pool, Component); err != nil {
+	if err := state.Ensure(ctx, pool, sqlstore.Component); err != nil {
 		pool.Close()
 		return nil, err
 	}

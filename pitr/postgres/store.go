@@ -8,63 +8,22 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tidemark/tidemark/internal/errkind"
 	"github.com/tidemark/tidemark/pitr"
+	"github.com/tidemark/tidemark/pitr/internal/sqlstore"
 )
 
 func (p *Provider) save(ctx context.Context, m *pitr.Manifest) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode manifest: %w", err)
-	}
-	_, err = p.pool.Exec(ctx, `INSERT INTO tidemark.pitr_snapshots(label, created_at, manifest) VALUES ($1, $2, $3)
-		ON CONFLICT (label) DO NOTHING`, m.Label, m.CreatedAt, b)
-	if err != nil {
-		return fmt.Errorf("save manifest: %w", err)
-	}
-	return nil
+	return sqlstore.Save(ctx, p.pool, m)
 }
 
 // Get returns the manifest recorded for label.
 func (p *Provider) Get(ctx context.Context, label string) (*pitr.Manifest, error) {
-	var b []byte
-	err := p.pool.QueryRow(ctx, `SELECT manifest FROM tidemark.pitr_snapshots WHERE label = $1`, label).Scan(&b)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errkind.Usagef("%w: no snapshot labelled %q (see `tidemark snapshot list`)", pitr.ErrNotFound, label)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load manifest: %w", err)
-	}
-	return decode(b)
+	return sqlstore.Get(ctx, p.pool, label)
 }
 
 // List returns every recorded manifest, oldest first.
 func (p *Provider) List(ctx context.Context) ([]*pitr.Manifest, error) {
-	rows, err := p.pool.Query(ctx, `SELECT manifest FROM tidemark.pitr_snapshots ORDER BY created_at, label`)
-	if err != nil {
-		return nil, fmt.Errorf("list snapshots: %w", err)
-	}
-	bs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return nil, fmt.Errorf("list snapshots: %w", err)
-	}
-	out := make([]*pitr.Manifest, 0, len(bs))
-	for _, b := range bs {
-		m, err := decode(b)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
-}
-
-func decode(b []byte) (*pitr.Manifest, error) {
-	var m pitr.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("decode manifest: %w", err)
-	}
-	return &m, nil
+	return sqlstore.List(ctx, p.pool)
 }
 
 func (p *Provider) saveBaseBackup(ctx context.Context, bb *pitr.BaseBackup) error {
