@@ -1,0 +1,38 @@
+package postgres_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/internal/errkind"
+	"github.com/tidemark/tidemark/pitr"
+)
+
+// TestCommandBaseBackup: --base-backup command runs the template; a failing
+// command or one that prints errors and exits 0 stops the snapshot (exit
+// 3); a good one is recorded with its output.
+func TestCommandBaseBackup(t *testing.T) {
+	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
+	p := open(t, pg.URL)
+	ctx := ctxT(t)
+	_, err := p.Create(ctx, pitr.CreateOptions{Label: "c1", BaseBackup: pitr.BackupCommand, BackupCommand: "echo 'ERROR: stanza missing'"})
+	wantPrecondition(t, err, "exited 0 but reported errors")
+	_, err = p.Create(ctx, pitr.CreateOptions{Label: "c1", BaseBackup: pitr.BackupCommand, BackupCommand: "exit 7"})
+	wantPrecondition(t, err, "exited 7")
+	m, err := p.Create(ctx, pitr.CreateOptions{Label: "c1", BaseBackup: pitr.BackupCommand,
+		BackupCommand: "echo backup --annotation=deploy={label} db={dbname} port={port}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb := m.BaseBackup
+	if bb == nil || bb.Method != "command" || bb.Command == nil || !strings.Contains(bb.Command.Output, "deploy=c1 db=postgres") {
+		t.Fatalf("base backup: %+v", bb)
+	}
+	// a whole-cluster restore needs the tool that took the backup
+	_, err = p.Restore(ctx, "c1", pitr.RestoreOptions{TargetDir: scratchDir(t) + "/r"})
+	if !errors.Is(err, pitr.ErrUnsupported) || errors.Is(err, errkind.ErrPrecondition) {
+		t.Fatalf("restore of a command backup: %v", err)
+	}
+}
