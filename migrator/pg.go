@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/internal/state"
@@ -61,6 +62,11 @@ func openPG(ctx context.Context, u *dburl.URL, opts Options) (*pgEngine, error) 
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
+	}
+	// On Ctrl-C, ask the server to cancel the running statement and keep the
+	// connection, so the failure can still be recorded.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -184,14 +190,21 @@ func (e *pgEngine) begin(ctx context.Context, j *job) (*Attempt, error) {
 }
 
 func (e *pgEngine) runTx(ctx context.Context, j *job, a *Attempt) error {
-	return pgx.BeginFunc(ctx, e.conn, func(tx pgx.Tx) error {
-		for i, st := range j.script.Statements {
-			if _, err := tx.Exec(ctx, st.SQL); err != nil {
-				return stmtErr(j.script, i, err)
-			}
+	tx, err := e.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	// Roll back even after Ctrl-C, so the connection survives to record the failure.
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	for i, st := range j.script.Statements {
+		if _, err := tx.Exec(ctx, st.SQL); err != nil {
+			return stmtErr(j.script, i, err)
 		}
-		return e.finish(ctx, tx, j, a)
-	})
+	}
+	if err := e.finish(ctx, tx, j, a); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 func (e *pgEngine) runNoTx(ctx context.Context, j *job, a *Attempt) error {
