@@ -60,13 +60,15 @@ func (op *OpAddColumn) Start(p *Planner) error {
 	}
 	stmts := []string{"ALTER TABLE " + tbl + " ADD COLUMN IF NOT EXISTS " + d.Quote(op.phys) + " " + c.Type + def}
 	t.Cols = append(t.Cols, colModel{c.Name, op.phys})
-	stmts = append(stmts, p.newColumnConstraints(t, op.phys, c.Name, !c.Nullable, c.Check, c.References)...)
 	if c.Comment != nil {
 		stmts = append(stmts, "COMMENT ON COLUMN "+tbl+"."+d.Quote(op.phys)+" IS "+literal(*c.Comment))
 	}
 	p.Expand(Action{ID: "add", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)", Rewrites: rewritesOnAdd(c.Type, c.Default)})
+	if cs := p.newColumnConstraints(t, op.phys, c.Name, !c.Nullable, c.Check, c.References); len(cs) > 0 {
+		p.AfterSync(Action{ID: "constraints", SQL: cs, Lock: "SHARE ROW EXCLUSIVE (brief, NOT VALID: no scan)"})
+	}
 	if c.Unique {
-		p.Expand(p.uniqueIndex(t.Physical, uniqueIndexName(t.Physical, c.Name), op.phys))
+		p.AfterSync(p.uniqueIndex(t.Physical, uniqueIndexName(t.Physical, c.Name), op.phys))
 	}
 	if op.Up != nil {
 		p.SyncUp(t, op.phys, *op.Up)

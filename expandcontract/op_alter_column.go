@@ -154,13 +154,15 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 	c.Physical = op.phys
 	c.Name = op.final
 	stmts := []string{"ALTER TABLE " + d.Table(p.Schema, t.Physical) + " ADD COLUMN IF NOT EXISTS " + d.Quote(op.phys) + " " + typ + defSQL}
-	stmts = append(stmts, p.newColumnConstraints(t, op.phys, op.final, op.notNull, op.Check, op.References)...)
 	if cm := op.comment(); cm != nil {
 		stmts = append(stmts, "COMMENT ON COLUMN "+d.Table(p.Schema, t.Physical)+"."+d.Quote(op.phys)+" IS "+literal(*cm))
 	}
 	p.Expand(Action{ID: "add", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)", Rewrites: rewritesOnAdd(typ, def)})
+	if cs := p.newColumnConstraints(t, op.phys, op.final, op.notNull, op.Check, op.References); len(cs) > 0 {
+		p.AfterSync(Action{ID: "constraints", SQL: cs, Lock: "SHARE ROW EXCLUSIVE (brief, NOT VALID: no scan)"})
+	}
 	if op.Unique != nil {
-		p.Expand(p.uniqueIndex(t.Physical, uniqueIndexName(t.Physical, op.final), op.phys))
+		p.AfterSync(p.uniqueIndex(t.Physical, uniqueIndexName(t.Physical, op.final), op.phys))
 	}
 	up, down := op.Up, op.Down
 	if up == "" {

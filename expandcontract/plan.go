@@ -75,13 +75,14 @@ type Planner struct {
 	sync   map[string][]syncRule
 	syncT  []string
 	// contract buckets, assembled in this order
-	validate []Action
-	swap     map[string][]string
-	swapT    []string
-	late     []Action
-	renames  []Action
-	rollback []Action
-	changed  map[string]bool
+	validate  []Action
+	swap      map[string][]string
+	swapT     []string
+	late      []Action
+	afterSync []Action
+	renames   []Action
+	rollback  []Action
+	changed   map[string]bool
 }
 
 // NewPlan plans migrations (one version) against a snapshot.
@@ -106,6 +107,7 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 		}
 	}
 	p.addSync()
+	p.plan.Expand = append(p.plan.Expand, p.afterSync...)
 	p.addViews()
 	p.plan.Expand = append(p.plan.Expand, p.backfills()...)
 	if oldSchema != snap.Schema {
@@ -198,6 +200,11 @@ func (p *Planner) Expand(a Action) {
 	a.ID = p.id + "/" + a.ID
 	p.plan.Expand = append(p.plan.Expand, a)
 }
+
+// AfterSync adds an expand action run once the sync triggers exist
+// (constraints and indexes on new columns: before the triggers fill them,
+// old-version writes would violate them).
+func (p *Planner) AfterSync(a Action) { a.ID = p.id + "/" + a.ID; p.afterSync = append(p.afterSync, a) }
 
 // Validate adds a contract action run before any table is swapped.
 func (p *Planner) Validate(a Action) { a.ID = p.id + "/" + a.ID; p.validate = append(p.validate, a) }
