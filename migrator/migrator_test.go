@@ -240,3 +240,29 @@ func TestDriftStopsUpUnlessAllowed(t *testing.T) {
 		t.Fatalf("up --allow-drift: %+v %v", res, err)
 	}
 }
+
+// A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index; the
+// re-run after the fix drops it and builds the index for real instead of
+// skipping it because of IF NOT EXISTS.
+func TestConcurrentIndexFailureLeavesNoInvalidIndex(t *testing.T) {
+	ctx := context.Background()
+	raw := env.PostgresDB(t)
+	dir := writeFiles(t, map[string]string{
+		"001_t.up.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1), (1), (2);\n",
+		"002_u.up.sql": "-- tidemark:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_id ON t (id);\n",
+	})
+	if _, err := openPGT(t, raw, dir, Options{}).Up(ctx, 0); err == nil || !strings.Contains(err.Error(), "002_u.up.sql:2") {
+		t.Fatalf("up with duplicates: %v", err)
+	}
+	if got := query(t, raw, "SELECT count(*)::text FROM pg_index WHERE indexrelid = 't_id'::regclass AND NOT indisvalid"); got != "1" {
+		t.Fatalf("expected PostgreSQL to leave an invalid index, got %s", got)
+	}
+	writeTo(t, dir, "002_u.up.sql", "-- tidemark:no-transaction\nDELETE FROM t a USING t b WHERE a.ctid < b.ctid AND a.id = b.id;\n"+
+		"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_id ON t (id);\n")
+	if res, err := openPGT(t, raw, dir, Options{}).Up(ctx, 0); err != nil || res.To != 2 {
+		t.Fatalf("re-run: %+v %v", res, err)
+	}
+	if got := query(t, raw, "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 't_id'::regclass"); got != "true" {
+		t.Fatalf("index valid = %s", got)
+	}
+}

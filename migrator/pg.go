@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -50,6 +51,7 @@ var component = state.Component{Name: "migrator", Steps: []string{
 
 // pgEngine runs SQL migrations on PostgreSQL and CockroachDB with pgx.
 type pgEngine struct {
+	log    *slog.Logger
 	conn   *pgx.Conn
 	dbUser string
 	crdb   bool
@@ -72,7 +74,7 @@ func openPG(ctx context.Context, u *dburl.URL, opts Options) (*pgEngine, error) 
 	if err != nil {
 		return nil, err
 	}
-	e := &pgEngine{conn: conn, crdb: u.Engine == dburl.Cockroach}
+	e := &pgEngine{conn: conn, crdb: u.Engine == dburl.Cockroach, log: opts.Logger}
 	if err := e.setup(ctx, opts); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, err
@@ -212,6 +214,11 @@ func (e *pgEngine) runNoTx(ctx context.Context, j *job, a *Attempt) error {
 	for i := j.resume; i < len(stmts); i++ {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if dropped, err := e.dropInvalidIndex(ctx, stmts[i].SQL); err != nil {
+			return stmtErr(j.script, i, err)
+		} else if dropped != "" {
+			e.log.Warn("dropped the invalid index an earlier attempt left", "index", dropped, "file", j.script.File)
 		}
 		if _, err := e.conn.Exec(ctx, stmts[i].SQL); err != nil {
 			return stmtErr(j.script, i, err)
