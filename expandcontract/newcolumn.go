@@ -9,6 +9,31 @@ func uniqueIndexName(table, col string) string { return ident63("_tm_uq_" + tabl
 
 func uniqueConstraintName(table, col string) string { return ident63(table + "_" + col + "_key") }
 
+// undoNewColumnConstraints drops them on rollback, before the triggers go.
+func (p *Planner) undoNewColumnConstraints(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
+	var names []string
+	if notNull {
+		names = append(names, notNullName(phys))
+	}
+	if chk != nil {
+		names = append(names, chk.Name)
+	}
+	if ref != nil {
+		n := ref.Name
+		if n == "" {
+			n = ident63(table + "_" + name + "_fkey")
+		}
+		names = append(names, n)
+	}
+	var stmts []string
+	for _, n := range names {
+		stmts = append(stmts, p.dropConstraintIfExists(table, n))
+	}
+	if len(stmts) > 0 {
+		p.UndoFirst(Action{ID: "drop-constraints", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief)"})
+	}
+}
+
 // newColumnConstraints: NOT VALID constraints on the temporary column.
 func (p *Planner) newColumnConstraints(t *tableModel, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) []string {
 	d := p.D

@@ -84,6 +84,8 @@ func (op *OpAddColumn) Complete(p *Planner) error {
 }
 
 func (op *OpAddColumn) Rollback(p *Planner) error {
+	c := op.Column
+	p.undoNewColumnConstraints(op.physTable, op.phys, c.Name, !c.Nullable, c.Check, c.References)
 	if op.Column.Unique {
 		p.Undo(Action{ID: "drop-unique", NoTx: true, SQL: []string{p.D.DropIndex(p.Schema, uniqueIndexName(op.physTable, op.Column.Name))}, Lock: "SHARE UPDATE EXCLUSIVE"})
 	}

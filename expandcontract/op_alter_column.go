@@ -226,6 +226,7 @@ func (op *OpAlterColumn) Rollback(p *Planner) error {
 		}
 		return nil
 	}
+	p.undoNewColumnConstraints(op.physTable, op.phys, op.final, op.notNull, op.Check, op.References)
 	if op.Unique != nil {
 		p.Undo(Action{ID: "drop-unique", NoTx: true, SQL: []string{d.DropIndex(p.Schema, uniqueIndexName(op.physTable, op.final))}, Lock: "SHARE UPDATE EXCLUSIVE"})
 	}

@@ -80,6 +80,7 @@ type Planner struct {
 	swapT     []string
 	late      []Action
 	afterSync []Action
+	undoFirst []Action
 	renames   []Action
 	rollback  []Action
 	changed   map[string]bool
@@ -121,19 +122,22 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 		}
 	}
 	p.assembleContract()
-	p.plan.Rollback = append(p.plan.Rollback, Action{ID: "version/drop",
-		SQL: []string{"DROP SCHEMA IF EXISTS " + d.Quote(vs) + " CASCADE"}, Lock: "none (views only)"})
-	for _, t := range p.syncT {
-		p.plan.Rollback = append(p.plan.Rollback, Action{ID: "sync/" + t + "/drop", SQL: p.dropSync(t), Lock: "ACCESS EXCLUSIVE (brief)"})
-	}
+	var undo []Action
 	for i := len(ops) - 1; i >= 0; i-- {
 		p.id = ids[i]
 		p.rollback = nil
 		if err := ops[i].Rollback(p); err != nil {
 			return nil, fmt.Errorf("%s: %w", ids[i], err)
 		}
-		p.plan.Rollback = append(p.plan.Rollback, p.rollback...)
+		undo = append(undo, p.rollback...)
 	}
+	p.plan.Rollback = append(p.plan.Rollback, Action{ID: "version/drop",
+		SQL: []string{"DROP SCHEMA IF EXISTS " + d.Quote(vs) + " CASCADE"}, Lock: "none (views only)"})
+	p.plan.Rollback = append(p.plan.Rollback, p.undoFirst...)
+	for _, t := range p.syncT {
+		p.plan.Rollback = append(p.plan.Rollback, Action{ID: "sync/" + t + "/drop", SQL: p.dropSync(t), Lock: "ACCESS EXCLUSIVE (brief)"})
+	}
+	p.plan.Rollback = append(p.plan.Rollback, undo...)
 	return p.plan, nil
 }
 
@@ -226,6 +230,11 @@ func (p *Planner) RenameLast(a Action) { a.ID = p.id + "/" + a.ID; p.renames = a
 
 // Undo adds a rollback action for the current operation.
 func (p *Planner) Undo(a Action) { a.ID = p.id + "/" + a.ID; p.rollback = append(p.rollback, a) }
+
+// UndoFirst adds a rollback action run before the sync triggers are
+// dropped (constraints on new columns, which old-version writes would
+// violate once nothing fills those columns).
+func (p *Planner) UndoFirst(a Action) { a.ID = p.id + "/" + a.ID; p.undoFirst = append(p.undoFirst, a) }
 
 // Warn adds a plan warning.
 func (p *Planner) Warn(format string, args ...any) {
