@@ -1,0 +1,143 @@
+package expandcontract
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tidemark/tidemark/internal/errkind"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestParseBothSpellings(t *testing.T) {
+	// v0.14: create_index.columns as a list, replica identity keys capitalised,
+	// drop_constraint with column.
+	old := mig(t, "old", `
+name: "01_old"
+operations:
+  - create_index: {name: i1, table: t, columns: [a, b]}
+  - set_replica_identity: {table: t, identity: {Type: full, Index: ""}}
+  - drop_constraint: {table: t, column: a, name: c1, up: a, down: a}`)
+	// current: columns as a map with settings, lower-case identity, onComplete.
+	cur := mig(t, "cur", `
+operations:
+  - create_index:
+      name: i1
+      table: t
+      columns:
+        a: {sort: desc, nulls: first}
+        b: {opclass: {name: text_pattern_ops}}
+  - set_replica_identity: {table: t, identity: {type: index, index: i1}}
+  - sql: {up: "select 1", onComplete: true}`)
+	if old.Name != "01_old" || cur.Name != "cur" {
+		t.Errorf("names %q %q", old.Name, cur.Name)
+	}
+	ci := old.Operations[0].(*OpCreateIndex)
+	if len(ci.Columns) != 2 || ci.Columns[1].Name != "b" {
+		t.Errorf("list columns %+v", ci.Columns)
+	}
+	ci = cur.Operations[0].(*OpCreateIndex)
+	if ci.Columns[0].Sort != "desc" || ci.Columns[0].Nulls != "first" || ci.Columns[1].Opclass != "text_pattern_ops" {
+		t.Errorf("map columns %+v", ci.Columns)
+	}
+	if ri := old.Operations[1].(*OpSetReplicaIdentity); ri.Type != "full" {
+		t.Errorf("replica identity %+v", ri)
+	}
+	if !cur.Operations[2].(*OpRawSQL).OnComplete {
+		t.Error("onComplete not read")
+	}
+}
+
+func TestParseErrorsNameFileAndLine(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"operations:\n  - add_colum: {table: t}\n", "m.yaml:2: unknown operation \"add_colum\""},
+		{"operations:\n  - add_column:\n      table: t\n      colunm: {name: a, type: int}\n", "m.yaml:4: add_column: unknown key \"colunm\""},
+		{"operations:\n  - rename_column: {table: t, from: a}\n", "m.yaml:2: rename_column: \"to\" is required"},
+		{"operations:\n  - create_constraint: {name: c, table: t, type: bogus}\n", "m.yaml:2: constraint \"c\": unknown type \"bogus\""},
+		{"operations: []\n", "has no operations"},
+		{"name: bad name!\noperations: [{drop_table: {name: t}}]\n", "migration name \"bad name!\""},
+		{"{\"operations\": [{\"drop_table\": {}}]}", "m.yaml:1: drop_table: \"name\" is required"},
+	} {
+		_, err := Parse("m.yaml", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errkind.ErrUsage) {
+			t.Errorf("%q: error %v, want %q (usage)", tc.src, err, tc.want)
+		}
+	}
+}
+
+// goldenSnapshot is a fixed schema so plans are checked without a database.
+func goldenSnapshot() *Snapshot {
+	def := "nextval('items_id_seq'::regclass)"
+	return &Snapshot{Schema: "public", Tables: map[string]*Table{
+		"items": {Name: "items", PK: []string{"id"}, ReplicaIdentity: "d", Columns: []*Column{
+			{Name: "id", Type: "bigint", NotNull: true, Default: &def},
+			{Name: "price", Type: "integer", NotNull: true},
+			{Name: "name", Type: "text", NotNull: true},
+			{Name: "legacy", Type: "text"},
+		}},
+	}}
+}
+
+// TestPlanGolden renders the plans of testdata/*.yaml against a fixed
+// snapshot and compares them with testdata/*.golden (go test -update).
+func TestPlanGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no golden inputs")
+	}
+	for _, f := range files {
+		m, err := ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := NewPlan(Postgres{}, goldenSnapshot(), "public", []*Migration{m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := renderPlan(plan)
+		golden := strings.TrimSuffix(f, ".yaml") + ".golden"
+		if *update {
+			os.WriteFile(golden, []byte(got), 0o644) //nolint:errcheck
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != string(want) {
+			t.Errorf("%s: plan differs from %s (go test -update to accept):\n%s", f, golden, got)
+		}
+	}
+}
+
+func renderPlan(p *Plan) string {
+	var b strings.Builder
+	for _, ph := range []struct {
+		n string
+		a []Action
+	}{{"expand", p.Expand}, {"contract", p.Contract}, {"rollback", p.Rollback}} {
+		fmt.Fprintf(&b, "-- %s\n", ph.n)
+		for _, a := range ph.a {
+			fmt.Fprintf(&b, "-- [%s] lock=%s scans=%v rewrites=%v notx=%v\n", a.ID, a.Lock, a.Scans, a.Rewrites, a.NoTx)
+			for _, s := range a.SQL {
+				fmt.Fprintf(&b, "%s;\n", s)
+			}
+			if a.Backfill != nil {
+				fmt.Fprintf(&b, "-- backfill %s.%s SET %s\n", a.Backfill.Schema, a.Backfill.Table, a.Backfill.Set)
+			}
+			if a.Views != nil {
+				for _, s := range ViewsSQL(Postgres{}, a.Views) {
+					fmt.Fprintf(&b, "%s;\n", s)
+				}
+			}
+		}
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "-- warning: %s\n", w)
+	}
+	return b.String()
+}
