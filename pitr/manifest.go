@@ -73,7 +73,8 @@ type TableSum struct {
 	Name     string `json:"name"` // source table/collection
 	Copy     string `json:"copy"` // snapshot copy (schema.table or db.collection)
 	Rows     int64  `json:"rows"`
-	Checksum string `json:"checksum"` // order-independent hash of all rows
+	Checksum string `json:"checksum"`       // order-independent hash of all rows
+	Algo     string `json:"algo,omitempty"` // how Checksum was computed
 }
 
 // Timings are the durations of the steps of an operation, in seconds.

@@ -52,6 +52,9 @@ type CreateOptions struct {
 	Label string
 	// Tables (or collections) to copy into a snapshot schema/database.
 	Tables []string
+	// TableDir, when set, holds the table snapshot as COPY text files (one per
+	// table) instead of a snapshot schema in the database (PostgreSQL).
+	TableDir string
 	// BaseBackup: none (use the latest recorded one), pg_basebackup or command.
 	BaseBackup string
 	// BackupDir is where pg_basebackup backups go (one subdirectory each).

@@ -43,7 +43,7 @@ func (a *app) openProvider(ctx context.Context, f *snapshotFlags) (pitr.Provider
 }
 
 type snapshotCreateFlags struct {
-	label, baseBackup, backupDir, backupCommand, manifestFile string
+	label, baseBackup, backupDir, backupCommand, manifestFile, tableDir string
 	tables                                                    []string
 	archiveTimeout                                            time.Duration
 	parallel                                                  int
@@ -63,7 +63,8 @@ func (a *app) snapshotCreateCmd(sf *snapshotFlags) *cobra.Command {
 	fl.StringVar(&f.label, "label", "", "snapshot label, e.g. deploy-orders-<sha> (required)")
 	fl.StringSliceVar(&f.tables, "tables", nil, "tables to copy into a snapshot schema (PostgreSQL, CockroachDB)")
 	fl.StringSliceVar(&f.tables, "collections", nil, "collections to copy into a snapshot database (MongoDB)")
-	fl.StringVar(&f.baseBackup, "base-backup", "none", "who takes a base backup first: pg_basebackup, command or none (use the latest recorded one)")
+	fl.StringVar(&f.tableDir, "table-dir", "", "keep the table snapshot as COPY files in this directory instead of a snapshot schema (PostgreSQL)")
+	fl.StringVar(&f.baseBackup, "base-backup", "none", "who takes a base backup first: pg_basebackup, command, backup (CockroachDB BACKUP INTO --backup-dir) or none (use the latest recorded one)")
 	fl.StringVar(&f.backupDir, "backup-dir", "", "directory tidemark manages for pg_basebackup backups")
 	fl.StringVar(&f.backupCommand, "backup-command", "", "backup command template ({label}, {dbname}, {host}, {port}, {user}, {dir}, {database})")
 	fl.DurationVar(&f.archiveTimeout, "archive-timeout", 60*time.Second, "how long to wait for the marker's WAL segment to be archived")
@@ -78,7 +79,7 @@ func (a *app) snapshotCreate(ctx context.Context, sf *snapshotFlags, f *snapshot
 		return err
 	}
 	defer p.Close(ctx)
-	m, err := p.Create(ctx, pitr.CreateOptions{Label: f.label, Tables: f.tables, BaseBackup: f.baseBackup,
+	m, err := p.Create(ctx, pitr.CreateOptions{Label: f.label, Tables: f.tables, TableDir: f.tableDir, BaseBackup: f.baseBackup,
 		BackupDir: f.backupDir, BackupCommand: f.backupCommand, ArchiveWaitTimeout: f.archiveTimeout, Parallel: f.parallel})
 	if err != nil {
 		return err

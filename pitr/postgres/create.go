@@ -62,17 +62,21 @@ func (p *Provider) create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 		if err != nil {
 			return nil, err
 		}
-		if m.Tables, err = p.snapshotTables(ctx, o.Label, tables, o.Parallel); err != nil {
+		if m.SnapshotStore, m.Tables, err = p.snapshotTables(ctx, o.Label, tables, o.Parallel, o.TableDir); err != nil {
 			return nil, err
 		}
-		m.SnapshotStore = SnapshotSchema(o.Label)
 		m.Timings["table_snapshot"] = since(&t0)
 	}
 	m.CreatedAt = time.Now().UTC()
-	if m.Position, err = p.mark(ctx, o.Label, s.ArchiveDir, o.ArchiveWaitTimeout); err != nil {
+	if m.Position, err = p.markPoint(ctx, o.Label, s.ArchiveDir); err != nil {
 		return nil, err
 	}
-	m.Timings["mark_and_archive"] = since(&t0)
+	m.Timings["mark"] = since(&t0)
+	if err := p.waitArchived(ctx, m.Position.WALFile, s.ArchiveDir, o.ArchiveWaitTimeout); err != nil {
+		return nil, err
+	}
+	m.Position.Archived = true
+	m.Timings["archive_wait"] = since(&t0)
 	m.Requirements = requirements(m)
 	if err := p.save(ctx, m); err != nil {
 		return nil, err
@@ -100,7 +104,7 @@ func requirements(m *pitr.Manifest) []string {
 		r = append(r, "base backup directory "+m.BaseBackup.Dir)
 	}
 	if m.SnapshotStore != "" {
-		r = append(r, "table copies in schema "+m.SnapshotStore+" (for restore --tables)")
+		r = append(r, "table copies in "+m.SnapshotStore+" (for restore --tables)")
 	}
 	return r
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/tidemark/tidemark/pitr"
 )
 
-// mark creates the restore point, switches WAL and waits until the segment
-// holding the restore point is archived.
-func (p *Provider) mark(ctx context.Context, label, archiveDir string, timeout time.Duration) (pitr.Position, error) {
+// markPoint creates the restore point and switches to a new WAL segment,
+// so the one holding the restore point can be archived.
+func (p *Provider) markPoint(ctx context.Context, label, archiveDir string) (pitr.Position, error) {
 	pos := pitr.Position{RestorePoint: label, ArchiveDir: archiveDir}
 	err := p.pool.QueryRow(ctx, `SELECT l::text, pg_walfile_name(l), (SELECT timeline_id FROM pg_control_checkpoint())
 		FROM pg_create_restore_point($1) AS l`, label).Scan(&pos.LSN, &pos.WALFile, &pos.Timeline)
@@ -23,10 +23,6 @@ func (p *Provider) mark(ctx context.Context, label, archiveDir string, timeout t
 	if _, err := p.pool.Exec(ctx, `SELECT pg_switch_wal()`); err != nil {
 		return pos, fmt.Errorf("switch wal: %w", err)
 	}
-	if err := p.waitArchived(ctx, pos.WALFile, archiveDir, timeout); err != nil {
-		return pos, err
-	}
-	pos.Archived = true
 	return pos, nil
 }
 

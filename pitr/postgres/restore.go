@@ -62,8 +62,14 @@ func (p *Provider) restoreTables(ctx context.Context, m *pitr.Manifest, o pitr.R
 		return nil, errkind.Problemsf("the snapshot copies in %s no longer match the manifest: %w", m.SnapshotStore, err)
 	}
 	res := &pitr.RestoreResult{Label: m.Label, Mode: "tables", Tables: sel, Timings: pitr.Timings{"check": since(&t0)}}
+	side, cleanup, err := p.loadSide(ctx, m.Label, sel)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	res.Timings["load_side"] = since(&t0)
 	err = pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		return swapTables(ctx, tx, sel, o.DiscardNewer)
+		return swapTables(ctx, tx, side, o.DiscardNewer)
 	})
 	if err != nil {
 		return nil, err
@@ -106,7 +112,7 @@ func swapTables(ctx context.Context, tx pgx.Tx, sel []pitr.TableSum, discardNewe
 	}
 	var changed []string
 	for _, t := range sel {
-		n, sum, err := Checksum(ctx, tx, t.Name)
+		n, sum, err := Checksum(ctx, tx, t.Name, algo(t))
 		if err != nil {
 			return err
 		}
@@ -129,17 +135,15 @@ func swapTables(ctx context.Context, tx pgx.Tx, sel []pitr.TableSum, discardNewe
 }
 
 func copyBack(ctx context.Context, tx pgx.Tx, t pitr.TableSum) error {
-	var cols string
-	err := tx.QueryRow(ctx, `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`, t.Name).Scan(&cols)
+	cols, err := columns(ctx, tx, t.Name)
 	if err != nil {
-		return fmt.Errorf("columns of %s: %w", t.Name, err)
+		return err
 	}
 	q := fmt.Sprintf(`INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s`, t.Name, cols, cols, t.Copy)
 	if _, err := tx.Exec(ctx, q); err != nil {
 		return fmt.Errorf("restore %s: %w", t.Name, err)
 	}
-	n, sum, err := Checksum(ctx, tx, t.Name)
+	n, sum, err := Checksum(ctx, tx, t.Name, algo(t))
 	if err != nil {
 		return err
 	}
@@ -147,4 +151,15 @@ func copyBack(ctx context.Context, tx pgx.Tx, t pitr.TableSum) error {
 		return errkind.Problemsf("%s after restore: %d rows/%s, manifest %d rows/%s", t.Name, n, sum, t.Rows, t.Checksum)
 	}
 	return nil
+}
+
+// columns lists a table's stored (non-generated) columns, quoted, in order.
+func columns(ctx context.Context, q querier, table string) (string, error) {
+	var cols string
+	err := q.QueryRow(ctx, `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`, table).Scan(&cols)
+	if err != nil {
+		return "", fmt.Errorf("columns of %s: %w", table, err)
+	}
+	return cols, nil
 }

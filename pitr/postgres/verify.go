@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -79,7 +80,7 @@ func verifyBaseBackup(ctx context.Context, bb *pitr.BaseBackup) error {
 func (p *Provider) checkTables(ctx context.Context, q querier, m *pitr.Manifest) error {
 	var bad []string
 	for _, t := range m.Tables {
-		n, sum, err := Checksum(ctx, q, t.Copy)
+		n, sum, err := copySum(ctx, q, t)
 		if err != nil {
 			return err
 		}
@@ -91,6 +92,28 @@ func (p *Provider) checkTables(ctx context.Context, q querier, m *pitr.Manifest)
 		return fmt.Errorf("checksums differ: %s", strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// copySum checksums a snapshot copy: a COPY file, or a table in the snapshot schema.
+func copySum(ctx context.Context, q querier, t pitr.TableSum) (int64, string, error) {
+	if t.Algo == AlgoCopyFNV && filepath.IsAbs(t.Copy) {
+		f, err := os.Open(t.Copy)
+		if err != nil {
+			return 0, "", fmt.Errorf("table snapshot file: %w", err)
+		}
+		defer f.Close()
+		return SumReader(bufio.NewReaderSize(f, 1<<20))
+	}
+	return Checksum(ctx, q, t.Copy, algo(t))
+}
+
+// algo is the checksum algorithm of t (manifests before algorithms were
+// recorded used md5_text).
+func algo(t pitr.TableSum) string {
+	if t.Algo == "" {
+		return AlgoMD5Text
+	}
+	return t.Algo
 }
 
 // drill restores into a scratch directory on a free port, checks the
