@@ -161,7 +161,11 @@ func TestLockTimeoutRetries(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("gave up after %v", d)
 	}
-	go func() { time.Sleep(500 * time.Millisecond); tx.Rollback(context.Background()); blocker.Close(context.Background()) }()
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		tx.Rollback(context.Background())
+		blocker.Close(context.Background())
+	}()
 	if _, err := Expand(c, pool, []*Migration{m}, Options{LockTimeout: 100 * time.Millisecond, DDLDeadline: 30 * time.Second}); err != nil {
 		t.Fatalf("expand after the blocker ended: %v", err)
 	}
