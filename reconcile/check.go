@@ -1,0 +1,243 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tidemark/tidemark/internal/dburl"
+)
+
+// CheckOptions tune Check.
+type CheckOptions struct {
+	// Grace is how long a suspect waits before its re-check (the CLI
+	// default is 30s; 0 re-checks at once).
+	Grace time.Duration
+	// Workers is how many key ranges are compared at once (default 4).
+	Workers int
+	// Ranges is how many key ranges each invariant is cut into (default
+	// 8 per worker; 1 when a source cannot read ranges).
+	Ranges int
+	// Checksums compares key-range checksums first (inside the databases)
+	// when both sources are SQL, streaming only ranges that differ.
+	// Default on; set NoChecksums to stream everything.
+	NoChecksums bool
+	// StateURL is the PostgreSQL database that keeps runs and checkpoints
+	// (default: the first PostgreSQL source's database; none: no resume).
+	StateURL string
+	// NoState disables runs and checkpoints.
+	NoState bool
+	// Logger receives progress (default: discard).
+	Logger *slog.Logger
+	// AfterRange, when set, is called after each range is checkpointed; an
+	// error stops the run (as a crash would; tests use it).
+	AfterRange func(invariant string, rangeNo int) error
+}
+
+func (o *CheckOptions) defaults() {
+	if o.Workers < 1 {
+		o.Workers = 4
+	}
+	if o.Ranges < 1 {
+		o.Ranges = 8 * o.Workers
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// checker holds one Check run.
+type checker struct {
+	rules   *Rules
+	opts    CheckOptions
+	dbs     map[string]database
+	readers map[string]reader
+	state   *runState
+	report  *Report
+	mu      sync.Mutex
+	sus     []suspect
+}
+
+// Check evaluates every invariant of rules and returns the report. Breaks
+// are not an error: use Report.Broken or Report.Err.
+func Check(ctx context.Context, rules *Rules, opts CheckOptions) (*Report, error) {
+	opts.defaults()
+	c := &checker{rules: rules, opts: opts, readers: map[string]reader{}, report: &Report{
+		Rules: rules.File, RulesHash: rules.Hash, StartedAt: time.Now().UTC(), Grace: opts.Grace.Seconds(),
+		Snapshots: map[string]string{}, Breaks: []*Break{}, InFlight: []*Break{},
+	}}
+	var err error
+	if c.state, err = openState(ctx, rules, opts); err != nil {
+		return nil, err
+	}
+	defer c.state.close()
+	if c.state != nil {
+		c.report.RunID, c.report.Resumed = c.state.runID, c.state.resumed
+	}
+	if c.dbs, err = openDatabases(ctx, rules, 2*opts.Workers); err != nil {
+		return nil, err
+	}
+	defer closeAll(context.WithoutCancel(ctx), c.dbs)
+	for _, s := range rules.Sources {
+		c.readers[s.Name] = c.dbs[s.Database].Reader(s)
+		c.report.Snapshots[s.Name] = c.dbs[s.Database].Snapshot()
+	}
+	for _, inv := range rules.Invariants {
+		if err := c.checkInvariant(ctx, inv); err != nil {
+			return nil, fmt.Errorf("invariant %s: %w", inv.Name, dburl.RedactError(err))
+		}
+	}
+	closeAll(ctx, c.dbs) // release snapshots before the grace period
+	if err := c.recheckAll(ctx); err != nil {
+		return nil, err
+	}
+	c.report.FinishedAt = time.Now().UTC()
+	c.report.Duration = c.report.FinishedAt.Sub(c.report.StartedAt).Seconds()
+	if err := c.state.finish(ctx, c.report); err != nil {
+		return nil, err
+	}
+	return c.report, nil
+}
+
+func (c *checker) counts(inv *Invariant) *Counts {
+	for _, k := range c.report.Counts {
+		if k.Invariant == inv.Name {
+			return k
+		}
+	}
+	k := &Counts{Invariant: inv.Name, Kind: inv.Kind, Breaks: map[string]int{}}
+	c.report.Counts = append(c.report.Counts, k)
+	return k
+}
+
+// checkInvariant compares inv over its key ranges with a bounded pool of workers.
+func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
+	lr, rr := c.readers[inv.Left.Source.Name], c.readers[inv.Right.Source.Name]
+	ranges, err := c.ranges(ctx, inv, lr, rr)
+	if err != nil {
+		return err
+	}
+	counts := c.counts(inv)
+	counts.Ranges = len(ranges)
+	done, err := c.state.doneRanges(ctx, inv.Name)
+	if err != nil {
+		return err
+	}
+	for _, res := range done {
+		c.add(counts, res)
+		counts.RangesResumed++
+	}
+	c.opts.Logger.Info("checking invariant", "invariant", inv.Name, "kind", inv.Kind, "ranges", len(ranges), "resumed", len(done))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan int)
+	errs := make(chan error, c.opts.Workers)
+	var wg sync.WaitGroup
+	for w := 0; w < c.opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				if err := c.checkRange(ctx, inv, lr, rr, i, ranges[i], counts); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for i := range ranges {
+		if _, ok := done[i]; ok {
+			continue
+		}
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader, i int, rng Range, counts *Counts) error {
+	res, equal, err := c.compareRange(ctx, inv, lr, rr, rng)
+	if err != nil {
+		return err
+	}
+	if err := c.state.saveRange(ctx, inv.Name, i, res); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.add(counts, res)
+	if equal {
+		counts.RangesSkipped++
+	}
+	c.mu.Unlock()
+	if c.opts.AfterRange != nil {
+		return c.opts.AfterRange(inv.Name, i)
+	}
+	return nil
+}
+
+// compareRange uses checksums when it can; a range whose checksums are
+// equal is done without streaming its rows.
+func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range) (*rangeResult, bool, error) {
+	if !c.opts.NoChecksums {
+		res, equal, err := checksumRange(ctx, inv, lr, rr, rng)
+		if err != nil || equal {
+			return res, equal, err
+		}
+	}
+	res, err := mergeRange(ctx, inv, lr, rr, rng)
+	return res, false, err
+}
+
+func (c *checker) add(counts *Counts, res *rangeResult) {
+	counts.LeftRows += res.LeftRows
+	counts.RightRows += res.RightRows
+	c.sus = append(c.sus, res.Suspects...)
+}
+
+// ranges cuts inv's key space at the left source's key quantiles (stored
+// in the run, so a resumed run uses the same ranges).
+func (c *checker) ranges(ctx context.Context, inv *Invariant, lr, rr reader) ([]Range, error) {
+	if !lr.CanRange() || !rr.CanRange() || c.opts.Ranges <= 1 {
+		return []Range{{}}, nil
+	}
+	cuts, err := c.state.cuts(ctx, inv.Name, func() ([][]any, error) {
+		q, _, err := lr.Quantiles(ctx, c.opts.Ranges)
+		return q, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rangesFromCuts(inv.Left.Source.Key, cuts)
+}
+
+func rangesFromCuts(key []KeyColumn, cuts [][]any) ([]Range, error) {
+	out := make([]Range, 0, len(cuts)+1)
+	var lo []any
+	var loKey Key
+	for _, cut := range cuts {
+		k, err := encodeKey(nil, key, cut)
+		if err != nil {
+			return nil, err
+		}
+		if loKey != nil && k.Compare(loKey) <= 0 {
+			continue // duplicate cut (non-unique keys)
+		}
+		out = append(out, Range{Lo: lo, LoKey: loKey, Hi: cut, HiKey: k})
+		lo, loKey = cut, k
+	}
+	return append(out, Range{Lo: lo, LoKey: loKey}), nil
+}

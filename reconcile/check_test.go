@@ -1,0 +1,33 @@
+package reconcile
+
+import (
+	"context"
+	"slices"
+	"testing"
+)
+
+func TestCheckFindsExactlyTheInjectedBreaks(t *testing.T) {
+	w := newWorld(t, 60)
+	rules := w.writeRules(t)
+	for _, workers := range []int{1, 3} {
+		rep, err := Check(context.Background(), rules, CheckOptions{Workers: workers, Ranges: 5, NoState: workers == 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := findingSet(rep)
+		want := slices.Clone(expected)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("workers %d: findings\n got %q\nwant %q", workers, got, want)
+		}
+		if len(rep.InFlight) != 0 {
+			for _, b := range rep.InFlight {
+				t.Errorf("in flight: %s %s %s: %s", b.Invariant, b.Kind, b.Key, b.Reason)
+			}
+		}
+		if !rep.Broken() || rep.Err() == nil {
+			t.Error("report not broken")
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tidemark/tidemark/internal/dburl"
+)
+
+// sqlDB is a PostgreSQL or CockroachDB database read in one snapshot: a
+// coordinator transaction exports it (PostgreSQL) or names a timestamp
+// (CockroachDB), and every stream's transaction imports it.
+type sqlDB struct {
+	d        sqlDialect
+	pool     *pgxpool.Pool
+	coord    pgx.Tx
+	conn     *pgxpool.Conn
+	snapshot string
+}
+
+func openSQL(ctx context.Context, u *dburl.URL, workers int) (*sqlDB, error) {
+	cfg, err := pgxpool.ParseConfig(u.PGX())
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = int32(workers + 2)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := &sqlDB{d: sqlDialect{engine: u.Engine}, pool: pool}
+	begin, take := db.d.TakeSnapshot()
+	if begin != "" {
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		tx, err := conn.Begin(ctx)
+		if err == nil {
+			_, err = tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+		}
+		if err != nil {
+			conn.Release()
+			pool.Close()
+			return nil, err
+		}
+		db.coord, db.conn = tx, conn
+		err = tx.QueryRow(ctx, take).Scan(&db.snapshot)
+		if err != nil {
+			db.Close(ctx)
+			return nil, fmt.Errorf("take snapshot: %w", err)
+		}
+		return db, nil
+	}
+	if err := pool.QueryRow(ctx, take).Scan(&db.snapshot); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("take snapshot: %w", err)
+	}
+	return db, nil
+}
+
+func (db *sqlDB) Snapshot() string {
+	if db.d.engine == dburl.Cockroach {
+		return "AS OF SYSTEM TIME " + db.snapshot
+	}
+	return "REPEATABLE READ snapshot " + db.snapshot
+}
+
+func (db *sqlDB) Close(ctx context.Context) {
+	if db.coord != nil {
+		_ = db.coord.Rollback(ctx)
+		db.conn.Release()
+		db.coord = nil
+	}
+	db.pool.Close()
+}
+
+func (db *sqlDB) Reader(s *Source) reader { return &sqlReader{db: db, src: s} }
+
+// inSnapshot runs f in a read transaction in the run's snapshot.
+func (db *sqlDB) inSnapshot(ctx context.Context, f func(tx pgx.Tx) error) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	stmts := db.d.BeginSnapshot(db.snapshot)
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: stmts[0]})
+	if err != nil {
+		return fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	for _, q := range stmts[1:] {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("join snapshot: %w", err)
+		}
+	}
+	return f(tx)
+}
+
+type sqlReader struct {
+	db  *sqlDB
+	src *Source
+}
+
+func (r *sqlReader) CanRange() bool { return true }
+
+func (r *sqlReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
+	rows, err := r.db.pool.Query(ctx, r.db.d.Lookup(r.src), keyParams(r.src.Key, vals)...)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", r.src.Name, err)
+	}
+	return collectRows(rows, r.src)
+}
+
+func (r *sqlReader) Quantiles(ctx context.Context, n int) ([][]any, int64, error) {
+	var out [][]any
+	var count int64
+	err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, r.db.d.Count(r.src)).Scan(&count); err != nil {
+			return err
+		}
+		step := count / int64(n)
+		if n <= 1 || step < 1 {
+			return nil
+		}
+		rows, err := tx.Query(ctx, r.db.d.Quantiles(r.src), step)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			key := make([]any, len(v))
+			for i, x := range v {
+				if key[i], err = keyValue(r.src.Key[i].Type, sqlValue(x, 0)); err != nil {
+					return err
+				}
+			}
+			if int64(len(out)) < int64(n-1) {
+				out = append(out, key)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("source %s: quantiles: %w", r.src.Name, err)
+	}
+	return out, count, nil
+}
+
+// keyParams converts canonical key values to query parameters.
+func keyParams(key []KeyColumn, vals []any) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		switch x := v.(type) {
+		case [16]byte:
+			out[i] = UUID(x).String()
+		case UUID:
+			out[i] = x.String()
+		default:
+			if key[i].Type == KeyTimestamp {
+				if us, ok := v.(int64); ok {
+					out[i] = pgtype.Timestamptz{Time: unixMicro(us), Valid: true}
+					continue
+				}
+			}
+			out[i] = v
+		}
+	}
+	return out
+}
+
+// collectRows reads all rows of a (small) lookup result.
+func collectRows(rows pgx.Rows, src *Source) ([]*Row, error) {
+	defer rows.Close()
+	cols := columnsOf(rows, src)
+	var out []*Row
+	for rows.Next() {
+		row, err := scanRow(rows, src, cols)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
