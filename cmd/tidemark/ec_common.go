@@ -32,17 +32,23 @@ func (f *ecFlags) register(fs *pflag.FlagSet, drain bool) {
 }
 
 func (f *ecFlags) options(a *app) expandcontract.Options {
-	last := time.Time{}
 	return expandcontract.Options{
 		Schema: f.schema, LockTimeout: f.lockTimeout, DDLDeadline: f.ddlDeadline, DrainTimeout: f.drainTimeout,
-		Logger: a.log,
-		OnProgress: func(table string, p backfill.Progress) {
-			if p.Done || time.Since(last) > 2*time.Second {
-				last = time.Now()
-				a.log.Info("backfill", "table", table, "rows", p.Rows, "total", p.Total,
-					"rate", fmt.Sprintf("%.0f/s", p.RatePerSec), "eta", p.ETA.Round(time.Second), "done", p.Done)
-			}
-		},
+		Logger: a.log, OnProgress: a.ecProgress(),
+	}
+}
+
+// ecProgress routes backfill progress per table to the shared progress
+// reporter (a bar on a terminal, log lines otherwise; progress.go).
+func (a *app) ecProgress() func(string, backfill.Progress) {
+	bars := map[string]func(backfill.Progress){}
+	return func(table string, p backfill.Progress) {
+		f, ok := bars[table]
+		if !ok {
+			f = a.backfillProgress("backfill " + table)
+			bars[table] = f
+		}
+		f(p)
 	}
 }
 
