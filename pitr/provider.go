@@ -73,8 +73,13 @@ func (o *CreateOptions) Validate() error {
 	if o.Label == "" {
 		return errkind.Usagef("a snapshot label is required")
 	}
-	if len(o.Label) > 200 {
-		return errkind.Usagef("label %q is too long (max 200 characters)", o.Label)
+	if len(o.Label) > 63 {
+		return errkind.Usagef("label %q is too long (max 63 bytes, PostgreSQL's restore point limit)", o.Label)
+	}
+	for _, r := range o.Label {
+		if r < 0x20 || r == 0x7f {
+			return errkind.Usagef("label %q contains a control character", o.Label)
+		}
 	}
 	switch o.BaseBackup {
 	case "":

@@ -2,6 +2,7 @@ package cockroach
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -28,6 +29,8 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	if m, err := p.Get(ctx, o.Label); err == nil {
 		m.Existing = true
 		return m, nil
+	} else if !errors.Is(err, pitr.ErrNotFound) {
+		return nil, err
 	}
 	if o.BaseBackup != pitr.BackupNone && o.BaseBackup != pitr.BackupNative {
 		return nil, errkind.Usagef("--base-backup %s is not for CockroachDB: use --base-backup backup --backup-dir 'nodelocal://1/tidemark' (any BACKUP destination URI)", o.BaseBackup)

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -25,6 +26,8 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	if m, err := p.Get(ctx, o.Label); err == nil {
 		m.Existing = true
 		return m, nil
+	} else if !errors.Is(err, pitr.ErrNotFound) {
+		return nil, err
 	}
 	t0 := time.Now()
 	m := &pitr.Manifest{Label: o.Label, Database: p.u.String(), Engine: "mongodb", Timings: pitr.Timings{}}

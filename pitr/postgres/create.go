@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,9 +29,13 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 		return nil, fmt.Errorf("lock label: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('tidemark.pitr:' || $1))`, o.Label) //nolint:errcheck
-	if m, err := p.Get(ctx, o.Label); err == nil {
+	m, err := p.Get(ctx, o.Label)
+	if err == nil {
 		m.Existing = true
 		return m, nil
+	}
+	if !errors.Is(err, pitr.ErrNotFound) {
+		return nil, err
 	}
 	return p.create(ctx, o)
 }
