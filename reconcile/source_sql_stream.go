@@ -13,10 +13,10 @@ import (
 // sqlStream pages through a source with keyset pagination inside one
 // snapshot transaction: at most one page (Source.Batch rows) in memory.
 type sqlStream struct {
-	r       *sqlReader
-	conn    *pgxpool.Conn
-	tx      pgx.Tx
-	rng     Range
+	r    *sqlReader
+	conn *pgxpool.Conn
+	tx   pgx.Tx
+	rng  Range
 	page []*Row
 	pos  int
 	from []any // the next page starts at this key (inclusive)
