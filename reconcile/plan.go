@@ -19,14 +19,14 @@ import (
 // versions it was computed from. Hash identifies it (sha256 of its canonical
 // JSON without the hash field).
 type Plan struct {
-	Version   int        `json:"version"`
-	Rules     string     `json:"rules"`
-	RulesHash string     `json:"rules_hash"`
-	RunID     string     `json:"run_id,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	Actions   []*Action  `json:"actions"`
-	NoFixup   []NoFixup  `json:"breaks_without_fixup"`
-	Hash      string     `json:"hash"`
+	Version   int       `json:"version"`
+	Rules     string    `json:"rules"`
+	RulesHash string    `json:"rules_hash"`
+	RunID     string    `json:"run_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Actions   []*Action `json:"actions"`
+	NoFixup   []NoFixup `json:"breaks_without_fixup"`
+	Hash      string    `json:"hash"`
 }
 
 // NoFixup is a break the rules give no fix-up for (reported, not fixed).
