@@ -17,6 +17,8 @@ type ConstraintDef struct {
 	Deferrable       bool
 	InitDefer        bool
 	NullsNotDistinct bool
+	Include          []string // index_parameters.include_columns
+	IndexWith        string   // index_parameters.storage_parameters
 	Up, Down         [][2]string
 }
 
@@ -66,6 +68,19 @@ func parseConstraintDef(o *obj, withTable bool) (*ConstraintDef, error) {
 	}
 	if err := parseConstraintRefs(o, c); err != nil {
 		return nil, err
+	}
+	if ip, err := o.sub("index_parameters"); err != nil {
+		return nil, err
+	} else if ip != nil {
+		if err := ip.check("index_parameters", "include_columns", "storage_parameters", "tablespace"); err != nil {
+			return nil, err
+		}
+		if c.Include, err = ip.strs("include_columns"); err != nil {
+			return nil, err
+		}
+		if c.IndexWith, err = ip.str("storage_parameters"); err != nil {
+			return nil, err
+		}
 	}
 	return c, c.validate(o)
 }
@@ -165,6 +180,16 @@ func (p *Planner) constraintSQL(t *tableModel, c *ConstraintDef, notValid bool) 
 		if c.Exclude.Predicate != "" {
 			s += " WHERE (" + c.Exclude.Predicate + ")"
 		}
+	}
+	if (c.Type == "unique" || c.Type == "primary_key") && len(c.Include) > 0 {
+		inc, err := p.physCols(t, c.Include)
+		if err != nil {
+			return "", err
+		}
+		s += " INCLUDE (" + strings.Join(inc, ", ") + ")"
+	}
+	if (c.Type == "unique" || c.Type == "primary_key") && c.IndexWith != "" {
+		s += " WITH (" + c.IndexWith + ")"
 	}
 	if c.Deferrable {
 		s += " DEFERRABLE"

@@ -37,15 +37,17 @@ func (Postgres) IsNewVersion(versionSchema string) string {
 }
 
 type indexSQL struct {
-	Unique     bool
-	Schema     string
-	Name       string
-	Table      string
-	Method     string
-	Elements   []string // already quoted/rendered
-	Storage    string
-	Predicate  string
-	IfNotExist bool
+	Unique           bool
+	Schema           string
+	Name             string
+	Table            string
+	Method           string
+	Elements         []string // already quoted/rendered
+	Include          []string // quoted
+	NullsNotDistinct bool
+	Storage          string
+	Predicate        string
+	IfNotExist       bool
 }
 
 // CreateIndex renders CREATE INDEX.
@@ -67,6 +69,12 @@ func (d Postgres) CreateIndex(concurrently bool, s indexSQL) string {
 		b.WriteString(" USING " + s.Method)
 	}
 	b.WriteString(" (" + strings.Join(s.Elements, ", ") + ")")
+	if len(s.Include) > 0 {
+		b.WriteString(" INCLUDE (" + strings.Join(s.Include, ", ") + ")")
+	}
+	if s.NullsNotDistinct {
+		b.WriteString(" NULLS NOT DISTINCT")
+	}
 	if s.Storage != "" {
 		b.WriteString(" WITH (" + s.Storage + ")")
 	}
@@ -79,6 +87,13 @@ func (d Postgres) CreateIndex(concurrently bool, s indexSQL) string {
 // DropIndex renders DROP INDEX CONCURRENTLY IF EXISTS.
 func (d Postgres) DropIndex(schema, name string) string {
 	return "DROP INDEX CONCURRENTLY IF EXISTS " + d.Table(schema, name)
+}
+
+func literalOrNull(s *string) string {
+	if s == nil {
+		return "NULL"
+	}
+	return literal(*s)
 }
 
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

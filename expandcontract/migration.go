@@ -13,10 +13,13 @@ import (
 
 // Migration is one pgroll-format migration file: a name and its operations.
 type Migration struct {
-	Name       string      `json:"name"`
-	File       string      `json:"file"`
-	Operations []Operation `json:"-"`
-	Source     string      `json:"source"`
+	Name string `json:"name"`
+	// VersionSchema, from the file's version_schema:, overrides the name
+	// used for the version schema (<schema>_<VersionSchema>).
+	VersionSchema string      `json:"version_schema,omitempty"`
+	File          string      `json:"file"`
+	Operations    []Operation `json:"-"`
+	Source        string      `json:"source"`
 }
 
 // ReadFile reads and parses a migration file (YAML or JSON).
@@ -43,7 +46,7 @@ func Parse(file string, data []byte) (*Migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := o.check("migration", "name", "operations"); err != nil {
+	if err := o.check("migration", "name", "operations", "version_schema"); err != nil {
 		return nil, err
 	}
 	m := &Migration{File: file, Source: string(data)}
@@ -56,6 +59,14 @@ func Parse(file string, data []byte) (*Migration, error) {
 	}
 	if err := checkName(file, o.node, m.Name); err != nil {
 		return nil, err
+	}
+	if m.VersionSchema, err = o.str("version_schema"); err != nil {
+		return nil, err
+	}
+	if m.VersionSchema != "" {
+		if err := checkName(file, o.node, m.VersionSchema); err != nil {
+			return nil, err
+		}
 	}
 	ops, err := o.list("operations")
 	if err != nil {

@@ -9,6 +9,22 @@ func uniqueIndexName(table, col string) string { return ident63("_tm_uq_" + tabl
 
 func uniqueConstraintName(table, col string) string { return ident63(table + "_" + col + "_key") }
 
+// addColumnSQL adds a temporary column. A volatile default (random(),
+// nextval()...) would rewrite the table under ACCESS EXCLUSIVE, so such a
+// column is added without it and the default set afterwards (new rows get
+// it; existing rows are filled by the backfill).
+func (p *Planner) addColumnSQL(table, phys, typ string, def *string) (stmts []string, volatile bool) {
+	tbl := p.D.Table(p.Schema, table)
+	add := "ALTER TABLE " + tbl + " ADD COLUMN IF NOT EXISTS " + p.D.Quote(phys) + " " + typ
+	if def == nil {
+		return []string{add}, false
+	}
+	if rewritesOnAdd(typ, def) {
+		return []string{add, "ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def}, true
+	}
+	return []string{add + " DEFAULT " + *def}, false
+}
+
 // undoNewColumnConstraints drops them on rollback, before the triggers go.
 func (p *Planner) undoNewColumnConstraints(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
 	var names []string

@@ -1,5 +1,7 @@
 package expandcontract
 
+import "strings"
+
 // OpAddColumn adds a column under a temporary name; old-version writes fill
 // it with Up, the backfill fills existing rows; contract renames it.
 type OpAddColumn struct {
@@ -54,16 +56,15 @@ func (op *OpAddColumn) Start(p *Planner) error {
 	op.phys, op.physTable = tempName(c.Name), t.Physical
 	d := p.D
 	tbl := d.Table(p.Schema, t.Physical)
-	def := ""
-	if c.Default != nil {
-		def = " DEFAULT " + *c.Default
+	stmts, volatile := p.addColumnSQL(t.Physical, op.phys, c.Type, c.Default)
+	if volatile && op.Up == nil {
+		op.Up = c.Default // existing rows get the default, row by row
 	}
-	stmts := []string{"ALTER TABLE " + tbl + " ADD COLUMN IF NOT EXISTS " + d.Quote(op.phys) + " " + c.Type + def}
 	t.Cols = append(t.Cols, colModel{c.Name, op.phys})
 	if c.Comment != nil {
 		stmts = append(stmts, "COMMENT ON COLUMN "+tbl+"."+d.Quote(op.phys)+" IS "+literal(*c.Comment))
 	}
-	p.Expand(Action{ID: "add", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)", Rewrites: rewritesOnAdd(c.Type, c.Default)})
+	p.Expand(Action{ID: "add", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)", Rewrites: strings.Contains(strings.ToLower(c.Type), "serial")})
 	if cs := p.newColumnConstraints(t, op.phys, c.Name, !c.Nullable, c.Check, c.References); len(cs) > 0 {
 		p.AfterSync(Action{ID: "constraints", SQL: cs, Lock: "SHARE ROW EXCLUSIVE (brief, NOT VALID: no scan)"})
 	}

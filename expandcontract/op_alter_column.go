@@ -1,5 +1,7 @@
 package expandcontract
 
+import "strings"
+
 // OpAlterColumn changes a column. A rename, a comment or a default alone
 // change the catalog directly; anything else (type, nullability, unique,
 // check, references) builds the new column under a temporary name, kept in
@@ -15,6 +17,7 @@ type OpAlterColumn struct {
 	Check         *CheckDef
 	References    *RefDef
 	Comment       *string
+	HasComment    bool
 	Up, Down      string
 
 	old             *Column
@@ -28,7 +31,7 @@ func parseAlterColumn(o *obj) (Operation, error) {
 	if err := o.check("alter_column", "table", "column", "name", "type", "nullable", "default", "unique", "check", "references", "comment", "up", "down"); err != nil {
 		return nil, err
 	}
-	op := &OpAlterColumn{HasDefault: o.has("default")}
+	op := &OpAlterColumn{HasDefault: o.has("default"), HasComment: o.has("comment")}
 	var err error
 	for _, f := range []struct {
 		k string
@@ -120,8 +123,8 @@ func (op *OpAlterColumn) startInPlace(p *Planner, t *tableModel) error {
 			stmts = append(stmts, "ALTER TABLE "+tbl+" ALTER COLUMN "+d.Quote(op.phys)+" SET DEFAULT "+*op.Default)
 		}
 	}
-	if op.Comment != nil {
-		stmts = append(stmts, "COMMENT ON COLUMN "+tbl+"."+d.Quote(op.phys)+" IS "+literal(*op.Comment))
+	if op.HasComment {
+		stmts = append(stmts, "COMMENT ON COLUMN "+tbl+"."+d.Quote(op.phys)+" IS "+literalOrNull(op.Comment))
 	}
 	if len(stmts) > 0 {
 		p.Expand(Action{ID: "alter", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)"})
@@ -142,10 +145,6 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 	} else if op.Type != "" && op.Type != op.old.Type {
 		def = nil
 	}
-	defSQL := ""
-	if def != nil {
-		defSQL = " DEFAULT " + *def
-	}
 	op.notNull = op.old.NotNull
 	if op.Nullable != nil {
 		op.notNull = !*op.Nullable
@@ -153,11 +152,11 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 	oldPhys := c.Physical
 	c.Physical = op.phys
 	c.Name = op.final
-	stmts := []string{"ALTER TABLE " + d.Table(p.Schema, t.Physical) + " ADD COLUMN IF NOT EXISTS " + d.Quote(op.phys) + " " + typ + defSQL}
+	stmts, _ := p.addColumnSQL(t.Physical, op.phys, typ, def)
 	if cm := op.comment(); cm != nil {
 		stmts = append(stmts, "COMMENT ON COLUMN "+d.Table(p.Schema, t.Physical)+"."+d.Quote(op.phys)+" IS "+literal(*cm))
 	}
-	p.Expand(Action{ID: "add", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)", Rewrites: rewritesOnAdd(typ, def)})
+	p.Expand(Action{ID: "add", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)", Rewrites: strings.Contains(strings.ToLower(typ), "serial")})
 	if cs := p.newColumnConstraints(t, op.phys, op.final, op.notNull, op.Check, op.References); len(cs) > 0 {
 		p.AfterSync(Action{ID: "constraints", SQL: cs, Lock: "SHARE ROW EXCLUSIVE (brief, NOT VALID: no scan)"})
 	}
@@ -179,7 +178,7 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 }
 
 func (op *OpAlterColumn) comment() *string {
-	if op.Comment != nil {
+	if op.HasComment {
 		return op.Comment
 	}
 	return op.old.Comment
@@ -214,12 +213,8 @@ func (op *OpAlterColumn) Rollback(p *Planner) error {
 				stmts = append(stmts, "ALTER TABLE "+tbl+" ALTER COLUMN "+d.Quote(op.phys)+" SET DEFAULT "+*op.old.Default)
 			}
 		}
-		if op.Comment != nil {
-			old := "NULL"
-			if op.old.Comment != nil {
-				old = literal(*op.old.Comment)
-			}
-			stmts = append(stmts, "COMMENT ON COLUMN "+tbl+"."+d.Quote(op.phys)+" IS "+old)
+		if op.HasComment {
+			stmts = append(stmts, "COMMENT ON COLUMN "+tbl+"."+d.Quote(op.phys)+" IS "+literalOrNull(op.old.Comment))
 		}
 		if len(stmts) > 0 {
 			p.Undo(Action{ID: "restore", SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)"})

@@ -1,7 +1,5 @@
 package expandcontract
 
-import "strings"
-
 // OpCreateConstraint adds a constraint without blocking: check and foreign
 // keys NOT VALID (validated at contract), unique and primary keys as an
 // index built CONCURRENTLY and attached at contract. An exclusion constraint
@@ -37,10 +35,14 @@ func (op *OpCreateConstraint) Start(p *Planner) error {
 			return err
 		}
 		a := p.uniqueIndex(t.Physical, op.Name)
-		a.SQL = []string{d.CreateIndex(true, indexSQL{Unique: true, Schema: p.Schema, Name: op.Name, Table: t.Physical, Elements: cols})}
-		if op.NullsNotDistinct {
-			a.SQL[0] = strings.Replace(a.SQL[0], ")", ") NULLS NOT DISTINCT", 1)
+		spec := indexSQL{Unique: true, Schema: p.Schema, Name: op.Name, Table: t.Physical, Elements: cols, Storage: op.IndexWith}
+		if len(op.Include) > 0 {
+			if spec.Include, err = p.physCols(t, op.Include); err != nil {
+				return err
+			}
 		}
+		spec.NullsNotDistinct = op.NullsNotDistinct
+		a.SQL = []string{d.CreateIndex(true, spec)}
 		p.Expand(a)
 		return nil
 	}

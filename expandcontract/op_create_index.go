@@ -60,16 +60,26 @@ func parseCreateIndex(o *obj) (Operation, error) {
 	return op, err
 }
 
-// parseIndexColumns accepts the v0.14 list form and the current map form.
+// parseIndexColumns accepts the v0.14 list of names, the map form
+// (name: {sort, nulls, opclass, collate}) and the list of mappings form
+// (- column: name, or - name: name, with the same settings).
 func parseIndexColumns(file string, n *yaml.Node) ([]IndexColumn, error) {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		var out []IndexColumn
 		for _, it := range n.Content {
-			if it.Kind != yaml.ScalarNode {
-				return nil, errAt(file, it, "columns: want column names")
+			switch it.Kind {
+			case yaml.ScalarNode:
+				out = append(out, IndexColumn{Name: it.Value})
+			case yaml.MappingNode:
+				ic, err := parseIndexColumnItem(file, it)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, ic)
+			default:
+				return nil, errAt(file, it, "columns: want column names or mappings")
 			}
-			out = append(out, IndexColumn{Name: it.Value})
 		}
 		return out, nil
 	case yaml.MappingNode:
@@ -77,7 +87,7 @@ func parseIndexColumns(file string, n *yaml.Node) ([]IndexColumn, error) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			ic := IndexColumn{Name: n.Content[i].Value}
 			if v := n.Content[i+1]; v.Kind == yaml.MappingNode {
-				if err := parseIndexColumnSettings(file, v, &ic); err != nil {
+				if err := parseIndexColumnSettings(file, v, &ic, false); err != nil {
 					return nil, err
 				}
 			}
@@ -88,12 +98,29 @@ func parseIndexColumns(file string, n *yaml.Node) ([]IndexColumn, error) {
 	return nil, errAt(file, n, "columns: want a list or a mapping")
 }
 
-func parseIndexColumnSettings(file string, n *yaml.Node, ic *IndexColumn) error {
+func parseIndexColumnItem(file string, n *yaml.Node) (IndexColumn, error) {
+	var ic IndexColumn
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; k == "column" || k == "name" {
+			ic.Name = n.Content[i+1].Value
+		}
+	}
+	if ic.Name == "" {
+		return ic, errAt(file, n, "columns: an entry needs column (or name)")
+	}
+	return ic, parseIndexColumnSettings(file, n, &ic, true)
+}
+
+func parseIndexColumnSettings(file string, n *yaml.Node, ic *IndexColumn, item bool) error {
 	o, err := newObj(file, n, "index column")
 	if err != nil {
 		return err
 	}
-	if err := o.check("index column "+ic.Name, "sort", "nulls", "opclass", "collate"); err != nil {
+	keys := []string{"sort", "nulls", "opclass", "collate"}
+	if item {
+		keys = append(keys, "column", "name")
+	}
+	if err := o.check("index column "+ic.Name, keys...); err != nil {
 		return err
 	}
 	if ic.Sort, err = o.str("sort"); err != nil {
@@ -168,13 +195,7 @@ func (op *OpCreateIndex) Start(p *Planner) error {
 		pred = physicalExpr(t, op.Predicate)
 	}
 	sql := p.D.CreateIndex(true, indexSQL{Unique: op.Unique, Schema: p.Schema, Name: op.Name, Table: t.Physical,
-		Method: op.Method, Elements: el, Storage: op.Storage, Predicate: pred})
-	if op.NullsNotDistinct {
-		sql = strings.Replace(sql, " WHERE ", " NULLS NOT DISTINCT WHERE ", 1)
-		if !strings.Contains(sql, "NULLS NOT DISTINCT") {
-			sql += " NULLS NOT DISTINCT"
-		}
-	}
+		Method: op.Method, Elements: el, Storage: op.Storage, Predicate: pred, NullsNotDistinct: op.NullsNotDistinct})
 	p.Expand(Action{ID: "index", NoTx: true, Index: op.Name, SQL: []string{sql}, Lock: "SHARE UPDATE EXCLUSIVE", Scans: true})
 	return nil
 }

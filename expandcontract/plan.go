@@ -91,7 +91,12 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 	if len(migs) == 0 {
 		return nil, errkind.Usagef("no migrations")
 	}
-	vs := ident63(snap.Schema + "_" + migs[len(migs)-1].Name)
+	last := migs[len(migs)-1]
+	vname := last.Name
+	if last.VersionSchema != "" {
+		vname = last.VersionSchema
+	}
+	vs := ident63(snap.Schema + "_" + vname)
 	p := &Planner{D: d, Schema: snap.Schema, snap: snap, sync: map[string][]syncRule{},
 		swap: map[string][]string{}, changed: map[string]bool{},
 		plan: &Plan{Schema: snap.Schema, OldSchema: oldSchema, VersionSchema: vs}}

@@ -86,7 +86,7 @@ func scanVersion(row pgx.Row) (*versionRow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stored migration %s: %w", m.Name, err)
 		}
-		pm.Name = m.Name
+		pm.Name, pm.VersionSchema = m.Name, m.VersionSchema
 		v.Migrations = append(v.Migrations, pm)
 	}
 	return v, nil
