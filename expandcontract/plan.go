@@ -143,7 +143,7 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 		p.plan.Rollback = append(p.plan.Rollback, Action{ID: "sync/" + t + "/drop", SQL: p.dropSync(t), Lock: "ACCESS EXCLUSIVE (brief)"})
 	}
 	p.plan.Rollback = append(p.plan.Rollback, undo...)
-	return p.plan, nil
+	return finishPlan(d, p)
 }
 
 func (p *Planner) initModel() {
