@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,10 +65,11 @@ func BenchmarkCreateMarker(b *testing.B) {
 				b.Fatal(err)
 			}
 			benchExec(b, c, `CREATE TABLE load(id bigserial PRIMARY KEY, pad text)`)
-			stop := func() {}
+			stop := func() int64 { return 0 }
 			if busy {
 				stop = startLoad(b, pg.URL, 4)
 			}
+			loadStart := time.Now()
 			var total, mark, wait []float64
 			b.ResetTimer()
 			for i := 0; i < 15*b.N; i++ {
@@ -81,7 +83,9 @@ func BenchmarkCreateMarker(b *testing.B) {
 				wait = append(wait, m.Timings["archive_wait"])
 			}
 			b.StopTimer()
-			stop()
+			if n := stop(); n > 0 {
+				b.ReportMetric(float64(n)/time.Since(loadStart).Seconds(), "load-rows/s")
+			}
 			b.ReportMetric(median(total)*1000, "ms/create")
 			b.ReportMetric(median(mark)*1000, "ms-mark")
 			b.ReportMetric(median(wait)*1000, "ms-archive-wait")
@@ -94,10 +98,12 @@ func median(v []float64) float64 {
 	return v[len(v)/2]
 }
 
-// startLoad runs n connections inserting into load until stopped.
-func startLoad(b *testing.B, url string, n int) func() {
+// startLoad runs n connections inserting into load until stopped; stop
+// returns the number of rows inserted.
+func startLoad(b *testing.B, url string, n int) func() int64 {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	var rows atomic.Int64
 	for i := 0; i < n; i++ {
 		c, err := pgx.Connect(ctx, url)
 		if err != nil {
@@ -108,11 +114,13 @@ func startLoad(b *testing.B, url string, n int) func() {
 			defer wg.Done()
 			defer c.Close(context.Background())
 			for ctx.Err() == nil {
-				c.Exec(ctx, `INSERT INTO load(pad) SELECT repeat('x', 200) FROM generate_series(1, 50)`) //nolint:errcheck
+				if _, err := c.Exec(ctx, `INSERT INTO load(pad) SELECT repeat('x', 200) FROM generate_series(1, 50)`); err == nil {
+					rows.Add(50)
+				}
 			}
 		}()
 	}
-	return func() { cancel(); wg.Wait() }
+	return func() int64 { cancel(); wg.Wait(); return rows.Load() }
 }
 
 // BenchmarkTableSnapshot: a table snapshot (copy + checksum, into the

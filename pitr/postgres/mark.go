@@ -30,6 +30,7 @@ func (p *Provider) markPoint(ctx context.Context, label, archiveDir string) (pit
 // the timeout passes.
 func (p *Provider) waitArchived(ctx context.Context, walFile, archiveDir string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	poll := 5 * time.Millisecond
 	for {
 		done, err := p.archived(ctx, walFile, archiveDir)
 		if err != nil || done {
@@ -48,8 +49,9 @@ func (p *Provider) waitArchived(ctx context.Context, walFile, archiveDir string,
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(poll):
 		}
+		poll = min(poll*2, 250*time.Millisecond)
 	}
 }
 
