@@ -102,7 +102,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 }
 
 var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
-	"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
+	"json":  func(v any) string { b, _ := json.Marshal(v); return string(b) },
 	"kinds": kindsString, "diffs": func(d []FieldDiff) string { return strings.TrimPrefix(diffsString(d), ": ") },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Reconciliation report: {{.R.Rules}}</title>
