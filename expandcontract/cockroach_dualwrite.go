@@ -113,7 +113,7 @@ func (p *Planner) catchUp(types colTypes) []Action {
 			continue
 		}
 		id := "catchup/" + t
-		out = append(out, Action{ID: id, Lock: "row writes, small batches (retried on 40001)", Scans: true,
+		out = append(out, Action{ID: id, Lock: backfillLock, Scans: true,
 			Backfill: &BackfillJob{ID: p.plan.VersionSchema + "/" + id, Schema: p.Schema, Table: t, Set: strings.Join(set, ", ")}})
 		if len(checks) > 0 {
 			out = append(out, Action{ID: "verify/" + t, Lock: "none (reads)", Scans: true, SQL: checks})

@@ -65,7 +65,7 @@ func (d Cockroach) adapt(p *Planner, a Action, types colTypes) ([]Action, error)
 			continue
 		}
 		stmts = append(stmts, d.rewriteStmt(s))
-		if w := unsupported(s); w != "" {
+		if w := d.unsupported(s); w != "" {
 			p.plan.Warnings = append(p.plan.Warnings, a.ID+": CockroachDB: "+w)
 		}
 	}
@@ -74,6 +74,9 @@ func (d Cockroach) adapt(p *Planner, a Action, types colTypes) ([]Action, error)
 	}
 	a.SQL = stmts
 	a.Index = "" // no INVALID leftovers: a failed build is rolled back by its job
+	if a.Backfill != nil {
+		a.Lock = backfillLock
+	}
 	if a.Views != nil || a.Backfill != nil || !hasDDL(stmts) {
 		return []Action{a}, nil
 	}
@@ -86,6 +89,8 @@ func (d Cockroach) adapt(p *Planner, a Action, types colTypes) ([]Action, error)
 		SQL: []string{waitJobsSQL(tables)}}
 	return []Action{a, wait}, nil
 }
+
+const backfillLock = "row writes in small batches, retried on 40001; batch bounds read AS OF SYSTEM TIME"
 
 func isTriggerStmt(s string) bool {
 	return strings.HasPrefix(s, "DROP TRIGGER IF EXISTS ") ||
@@ -121,10 +126,15 @@ var unsupportedRE = []struct {
 }{
 	{regexp.MustCompile(`(?i)\bREPLICA IDENTITY\b`), "REPLICA IDENTITY is not supported (CockroachDB changefeeds see every column)"},
 	{regexp.MustCompile(`(?i)\bEXCLUDE\s+USING\b`), "exclusion constraints are not supported"},
-	{regexp.MustCompile(`^DO \$`), "DO blocks need CockroachDB v24.3 or later"},
 }
 
-func unsupported(s string) string {
+var doBlockRE = regexp.MustCompile(`^DO \$`)
+
+// unsupported says why CockroachDB (this version) will refuse s, or "".
+func (d Cockroach) unsupported(s string) string {
+	if doBlockRE.MatchString(s) && !d.Version.AtLeast(25, 1) {
+		return "DO blocks need CockroachDB v25.1 or later"
+	}
 	for _, u := range unsupportedRE {
 		if u.re.MatchString(s) {
 			return u.what
