@@ -10,10 +10,10 @@ import (
 type deployFlags struct {
 	service, release, stateURL, fleet, metricsFile       string
 	migrations, rules, archiveDir, baseBackup, backupDir string
-	backupCommand                                        string
+	backupCommand, report                                string
 	githubOutput                                         bool
 	expand, snapshotTables                               []string
-	lockTimeout, archiveTimeout, drainTimeout            time.Duration
+	lockTimeout, archiveTimeout, drainTimeout, grace     time.Duration
 }
 
 func (a *app) deployCmd() *cobra.Command {
@@ -45,6 +45,8 @@ the recorded result. Records go to --state-url (default: the service database).`
 	pf.StringVar(&f.migrations, "migrations", "", "directory of versioned migrations (golang-migrate files)")
 	pf.StringSliceVar(&f.expand, "expand", nil, "expand/contract migration file(s) (repeatable)")
 	pf.StringVar(&f.rules, "rules", "", "reconcile rules file run after a rollback")
+	pf.DurationVar(&f.grace, "grace", 30*time.Second, "reconcile: how long a suspect difference waits before its re-check")
+	pf.StringVar(&f.report, "report", "", "reconcile: write the HTML report of the check after a rollback to this file")
 	pf.StringSliceVar(&f.snapshotTables, "snapshot-tables", nil, "tables (collections) the pre-deploy snapshot copies")
 	pf.DurationVar(&f.lockTimeout, "lock-timeout", 30*time.Second, "how long to wait for the service's deploy lock (then exit 75)")
 	pf.StringVar(&f.archiveDir, "archive-dir", "", "PostgreSQL WAL archive directory (default: read from archive_command)")

@@ -14,7 +14,9 @@ import (
 	mongoec "github.com/tidemark/tidemark/expandcontract/mongo"
 	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/internal/errkind"
+	"github.com/tidemark/tidemark/migrator"
 	"github.com/tidemark/tidemark/pitr"
+	"github.com/tidemark/tidemark/reconcile"
 )
 
 // deploySession holds what one deploy command opened: control pools and metrics.
@@ -88,9 +90,14 @@ func (s *deploySession) pool(ctx context.Context, u *dburl.URL) (*pgxpool.Pool, 
 func (s *deploySession) engines() deploy.Engines {
 	f := s.f
 	return deploy.Engines{
+		Migrations: deploy.Migrations{Options: migrator.Options{Logger: s.a.log, LockTimeout: f.lockTimeout}},
 		Expansions: deploy.ExpandContract{
 			Options: expandcontract.Options{Logger: s.a.log, DrainTimeout: f.drainTimeout},
 			Mongo:   mongoec.Options{Logger: s.a.log},
+		},
+		Reconcile: deploy.Reconcile{
+			Options:    reconcile.CheckOptions{Grace: f.grace, Logger: s.a.log},
+			HTMLReport: f.report,
 		},
 		Snapshots: deploy.PITR{
 			Options: pitr.Options{Logger: s.a.log, ArchiveDir: f.archiveDir},
