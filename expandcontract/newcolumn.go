@@ -13,14 +13,16 @@ func uniqueConstraintName(table, col string) string { return ident63(table + "_"
 // nextval()...) would rewrite the table under ACCESS EXCLUSIVE, so such a
 // column is added without it and the default set afterwards (new rows get
 // it; existing rows are filled by the backfill).
-func (p *Planner) addColumnSQL(table, phys, typ string, def *string) (stmts []string, volatile bool) {
+// With lateDefault (a duplicated column, filled by the backfill) the default
+// is always set afterwards, so existing rows are not given it.
+func (p *Planner) addColumnSQL(table, phys, typ string, def *string, lateDefault bool) (stmts []string, volatile bool) {
 	tbl := p.D.Table(p.Schema, table)
 	add := "ALTER TABLE " + tbl + " ADD COLUMN IF NOT EXISTS " + p.D.Quote(phys) + " " + typ
 	if def == nil {
 		return []string{add}, false
 	}
-	if rewritesOnAdd(typ, def) {
-		return []string{add, "ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def}, true
+	if lateDefault || rewritesOnAdd(typ, def) {
+		return []string{add, "ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def}, rewritesOnAdd(typ, def)
 	}
 	return []string{add + " DEFAULT " + *def}, false
 }

@@ -56,7 +56,7 @@ func (op *OpAddColumn) Start(p *Planner) error {
 	op.phys, op.physTable = tempName(c.Name), t.Physical
 	d := p.D
 	tbl := d.Table(p.Schema, t.Physical)
-	stmts, volatile := p.addColumnSQL(t.Physical, op.phys, c.Type, c.Default)
+	stmts, volatile := p.addColumnSQL(t.Physical, op.phys, c.Type, c.Default, false)
 	if volatile && op.Up == nil {
 		op.Up = c.Default // existing rows get the default, row by row
 	}

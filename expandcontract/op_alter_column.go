@@ -152,7 +152,7 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 	oldPhys := c.Physical
 	c.Physical = op.phys
 	c.Name = op.final
-	stmts, _ := p.addColumnSQL(t.Physical, op.phys, typ, def)
+	stmts, _ := p.addColumnSQL(t.Physical, op.phys, typ, def, true)
 	if cm := op.comment(); cm != nil {
 		stmts = append(stmts, "COMMENT ON COLUMN "+d.Table(p.Schema, t.Physical)+"."+d.Quote(op.phys)+" IS "+literal(*cm))
 	}
