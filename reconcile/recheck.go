@@ -70,7 +70,12 @@ func recheck(ctx context.Context, inv *Invariant, readers map[string]reader, s s
 	if f.kind == s.Kind && b.LeftVersion == s.Left && b.RightVersion == s.Right {
 		return b, true, nil
 	}
-	b.Reason = "rows changed during the grace period"
+	if f.kind != s.Kind {
+		b.Reason = "rows changed during the grace period (now " + f.kind + ")"
+		b.Kind = s.Kind
+	} else {
+		b.Reason = "rows changed during the grace period"
+	}
 	return b, false, nil
 }
 
