@@ -179,7 +179,9 @@ func jobsQuery(tables []string) string {
 }
 
 // waitJobsSQL blocks until the schema-change jobs on tables are finished.
-func waitJobsSQL(tables []string) string { return "SHOW JOBS WHEN COMPLETE (" + jobsQuery(tables) + ")" }
+func waitJobsSQL(tables []string) string {
+	return "SHOW JOBS WHEN COMPLETE (" + jobsQuery(tables) + ")"
+}
 
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)

@@ -153,8 +153,8 @@ func TestCockroachDualWrite(t *testing.T) {
 func TestParseCockroachVersion(t *testing.T) {
 	for in, want := range map[string]string{
 		"CockroachDB CCL v24.3.1 (x86_64-pc-linux-gnu, built 2024/12/05 00:00:00, go1.22.8 X:nocoverageredesign)": "v24.3.1",
-		"CockroachDB OSS v23.2.0-rc.1 (aarch64-unknown-linux-gnu)":                                                 "v23.2.0",
-		"CockroachDB CCL v25.1 (x86_64)":                                                                           "v25.1.0",
+		"CockroachDB OSS v23.2.0-rc.1 (aarch64-unknown-linux-gnu)":                                                "v23.2.0",
+		"CockroachDB CCL v25.1 (x86_64)":                                                                          "v25.1.0",
 	} {
 		v, err := ParseCockroachVersion(in)
 		if err != nil || v.String() != want {

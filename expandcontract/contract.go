@@ -19,7 +19,7 @@ func Contract(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockRun(ctx, pool, opts.Schema)
+	unlock, err := lockRunFor(ctx, pool, opts)
 	if err != nil {
 		return nil, err
 	}

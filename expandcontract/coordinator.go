@@ -51,6 +51,13 @@ func (c *coordinator) run(ctx context.Context, actions []Action) (ran, skipped i
 }
 
 func (c *coordinator) runOne(ctx context.Context, a Action) error {
+	if handled, err := runActionHook(ctx, c.d, c.pool, a, c.opts); handled || err != nil {
+		if err != nil {
+			return err
+		}
+		_, err = c.pool.Exec(ctx, markDone, c.v.ID, c.phase, a.ID)
+		return err
+	}
 	switch {
 	case a.Backfill != nil:
 		return c.backfill(ctx, a)

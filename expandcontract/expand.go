@@ -60,7 +60,7 @@ func Expand(ctx context.Context, pool *pgxpool.Pool, migs []*Migration, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockRun(ctx, pool, opts.Schema)
+	unlock, err := lockRunFor(ctx, pool, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func Rollback(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockRun(ctx, pool, opts.Schema)
+	unlock, err := lockRunFor(ctx, pool, opts)
 	if err != nil {
 		return nil, err
 	}
