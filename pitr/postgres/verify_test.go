@@ -57,6 +57,11 @@ func TestVerifyDrill(t *testing.T) {
 	if !errors.Is(err, errkind.ErrProblemsFound) || errkind.ExitCode(err) != 4 || r.OK {
 		t.Fatalf("drill after removing %s: %+v %v", victim, r, err)
 	}
+	for _, c := range r.Checks {
+		if c.Name == "WAL chain from the base backup" && (c.OK || !strings.Contains(c.Detail, filepath.Base(victim))) {
+			t.Errorf("WAL chain check: %+v", c)
+		}
+	}
 	last := r.Checks[len(r.Checks)-1]
 	if last.Name != "restore drill" || last.OK || !strings.Contains(last.Detail, "restore point") {
 		t.Fatalf("drill check: %+v", last)
