@@ -15,7 +15,7 @@ import (
 )
 
 const crashSetup = `CREATE TABLE items (id bigserial PRIMARY KEY, price int NOT NULL, name text NOT NULL);
-INSERT INTO items (price, name) SELECT g * 100, 'n' || g FROM generate_series(1, 5000) g;`
+INSERT INTO items (price, name) SELECT g * 100, 'n' || g FROM generate_series(1, 2000) g;`
 
 const crashMigration = `
 operations:
@@ -157,7 +157,7 @@ func crashCase(t *testing.T, bin, point, end string) {
 		r.run("", end) // the same command again finishes it
 	}
 	h.noLeftovers()
-	h.eq("old", `SELECT count(*) FROM items`, "5001")
+	h.eq("old", `SELECT count(*) FROM items`, "2001")
 	if end == "rollback" {
 		h.eq("raw", `SELECT count(*) FROM pg_namespace WHERE nspname = 'public_m1'`, "0")
 		h.eq("old", `SELECT count(*) FROM items WHERE price <> id * 100 OR name <> 'n' || id`, "0")
