@@ -82,7 +82,7 @@ func (d Cockroach) adapt(p *Planner, a Action, types colTypes) ([]Action, error)
 	}
 	a.Lock = "online schema change (job)"
 	tables := jobTables(p.Schema, stmts)
-	if len(tables) == 0 {
+	if len(tables) == 0 || d.noJobWaits {
 		return []Action{a}, nil
 	}
 	wait := Action{ID: a.ID + "/wait-jobs", NoTx: true, Lock: "none (waits for schema-change jobs, reports progress)",

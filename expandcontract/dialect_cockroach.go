@@ -31,6 +31,10 @@ type Cockroach struct {
 	// boundary reads (default follower_read_timestamp()). "-" disables AS OF
 	// SYSTEM TIME (needed to run the backfill on PostgreSQL).
 	AsOf string
+
+	// noJobWaits leaves out the job waits (tests of the dialect-independent
+	// parts on PostgreSQL, which has no SHOW JOBS).
+	noJobWaits bool
 }
 
 var _ Dialect = Cockroach{}
