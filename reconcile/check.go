@@ -19,7 +19,8 @@ type CheckOptions struct {
 	// Workers is how many key ranges are compared at once (default 4).
 	Workers int
 	// Ranges is how many key ranges each invariant is cut into (default
-	// 8 per worker; 1 when a source cannot read ranges).
+	// 8 per worker, or one per 10,000 rows when ranges are checksummed; 1
+	// when a source cannot read ranges).
 	Ranges int
 	// Checksums compares key-range checksums first (inside the databases)
 	// when both sources are SQL, streaming only ranges that differ.
@@ -41,13 +42,14 @@ func (o *CheckOptions) defaults() {
 	if o.Workers < 1 {
 		o.Workers = 4
 	}
-	if o.Ranges < 1 {
-		o.Ranges = 8 * o.Workers
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 }
+
+// checksumRangeRows is the default range size when ranges are checksummed:
+// small enough that a few differences leave most ranges equal.
+const checksumRangeRows = 10000
 
 // checker holds one Check run.
 type checker struct {
@@ -211,11 +213,18 @@ func (c *checker) add(counts *Counts, res *rangeResult) {
 // ranges cuts inv's key space at the left source's key quantiles (stored
 // in the run, so a resumed run uses the same ranges).
 func (c *checker) ranges(ctx context.Context, inv *Invariant, lr, rr reader) ([]Range, error) {
-	if !lr.CanRange() || !rr.CanRange() || c.opts.Ranges <= 1 {
+	n, perRange := c.opts.Ranges, int64(0)
+	if n == 0 {
+		n = 8 * c.opts.Workers
+		if !c.opts.NoChecksums && checksummable(inv, lr, rr) {
+			perRange = checksumRangeRows
+		}
+	}
+	if !lr.CanRange() || !rr.CanRange() || n <= 1 && perRange == 0 {
 		return []Range{{}}, nil
 	}
 	cuts, err := c.state.cuts(ctx, inv.Name, func() ([][]any, error) {
-		q, _, err := lr.Quantiles(ctx, c.opts.Ranges)
+		q, _, err := lr.Quantiles(ctx, n, perRange)
 		return q, err
 	})
 	if err != nil {

@@ -26,6 +26,12 @@ func TestCheckFindsExactlyTheInjectedBreaks(t *testing.T) {
 				t.Errorf("in flight: %s %s %s: %s", b.Invariant, b.Kind, b.Key, b.Reason)
 			}
 		}
+		for _, c := range rep.Counts {
+			if c.Invariant == "invoice_lines" && (c.RangesSkipped == 0 || c.RangesSkipped == c.Ranges) {
+				t.Errorf("invoice_lines: %d of %d ranges equal by checksum, want some but not all", c.RangesSkipped, c.Ranges)
+			}
+			t.Logf("%s: %d ranges, %d equal by checksum", c.Invariant, c.Ranges, c.RangesSkipped)
+		}
 		if !rep.Broken() || rep.Err() == nil {
 			t.Error("report not broken")
 		}

@@ -50,8 +50,9 @@ type reader interface {
 	// Lookup reads the current rows with key vals (no snapshot: now).
 	Lookup(ctx context.Context, vals []any) ([]*Row, error)
 	// Quantiles returns up to n-1 keys cutting the source into n ranges of
-	// about equal row counts, and the row count.
-	Quantiles(ctx context.Context, n int) ([][]any, int64, error)
+	// about equal row counts (at least one range per perRange rows when
+	// perRange > 0), and the row count.
+	Quantiles(ctx context.Context, n int, perRange int64) ([][]any, int64, error)
 	// CanRange tells whether Stream honours range bounds (else: one range).
 	CanRange() bool
 }

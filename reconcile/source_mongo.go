@@ -176,7 +176,7 @@ func (r *mongoReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
 	return out, cur.Err()
 }
 
-func (r *mongoReader) Quantiles(ctx context.Context, n int) ([][]any, int64, error) {
+func (r *mongoReader) Quantiles(ctx context.Context, n int, perRange int64) ([][]any, int64, error) {
 	return nil, -1, nil
 }
 

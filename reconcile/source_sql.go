@@ -118,12 +118,15 @@ func (r *sqlReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
 	return collectRows(rows, r.src)
 }
 
-func (r *sqlReader) Quantiles(ctx context.Context, n int) ([][]any, int64, error) {
+func (r *sqlReader) Quantiles(ctx context.Context, n int, perRange int64) ([][]any, int64, error) {
 	var out [][]any
 	var count int64
 	err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, r.db.d.Count(r.src)).Scan(&count); err != nil {
 			return err
+		}
+		if perRange > 0 && count/perRange > int64(n) {
+			n = int(count / perRange)
 		}
 		step := count / int64(n)
 		if n <= 1 || step < 1 {
