@@ -25,6 +25,8 @@ type OpAlterColumn struct {
 	final           string
 	notNull         bool
 	rename          *OpRenameColumn
+	dupIdx          []dupIndex
+	dupCon          []dupConstraint
 }
 
 func parseAlterColumn(o *obj) (Operation, error) {
@@ -163,6 +165,10 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 	if op.Unique != nil {
 		p.AfterSync(p.uniqueIndex(t.Physical, uniqueIndexName(t.Physical, op.final), op.phys))
 	}
+	if st := p.snap.Tables[t.Physical]; st != nil {
+		op.duplicateIndexes(p, st)
+		op.duplicateConstraints(p, st, op.Type == "" || op.Type == op.old.Type)
+	}
 	up, down := op.Up, op.Down
 	if up == "" {
 		up = d.Quote(oldPhys)
@@ -194,6 +200,7 @@ func (op *OpAlterColumn) Complete(p *Planner) error {
 	p.validateNewColumn(op.physTable, op.phys, op.final, op.notNull, op.Check, op.References)
 	drop := "ALTER TABLE " + p.D.Table(p.Schema, op.physTable) + " DROP COLUMN IF EXISTS " + p.D.Quote(op.old.Name)
 	p.Swap(op.physTable, append([]string{drop}, p.finishNewColumn(op.physTable, op.phys, op.final, op.notNull, op.Unique != nil)...)...)
+	p.Swap(op.physTable, op.completeDuplicates(p)...)
 	if op.Unique != nil && op.Unique.Name != uniqueConstraintName(op.physTable, op.final) {
 		p.Swap(op.physTable, "ALTER TABLE "+p.D.Table(p.Schema, op.physTable)+" RENAME CONSTRAINT "+
 			p.D.Quote(uniqueConstraintName(op.physTable, op.final))+" TO "+p.D.Quote(op.Unique.Name))
@@ -222,6 +229,7 @@ func (op *OpAlterColumn) Rollback(p *Planner) error {
 		return nil
 	}
 	p.undoNewColumnConstraints(op.physTable, op.phys, op.final, op.notNull, op.Check, op.References)
+	op.rollbackDuplicates(p)
 	if op.Unique != nil {
 		p.Undo(Action{ID: "drop-unique", NoTx: true, SQL: []string{d.DropIndex(p.Schema, uniqueIndexName(op.physTable, op.final))}, Lock: "SHARE UPDATE EXCLUSIVE"})
 	}

@@ -87,6 +87,30 @@ operations:
 			h.eq("raw", `SELECT count(*) FROM pg_constraint WHERE conrelid = 'users'::regclass`, "1")
 		},
 	}, {
+		name: "keeps_indexes_and_constraints",
+		setup: usersSetup + `CREATE TABLE teams (id int PRIMARY KEY); INSERT INTO teams VALUES (1), (2);
+			ALTER TABLE users ADD COLUMN team int REFERENCES teams (id), ADD CONSTRAINT users_email_key UNIQUE (email),
+				ADD CONSTRAINT email_has_at CHECK (email LIKE '%@%');
+			UPDATE users SET team = 1; CREATE INDEX users_team_name_idx ON users (team, name) WHERE team IS NOT NULL;`,
+		migration: `
+operations:
+  - alter_column: {table: users, column: email, type: varchar(100), up: email, down: email}
+  - alter_column: {table: users, column: team, nullable: false, up: "coalesce(team, 1)", down: team}`,
+		afterExpand: func(h *hooks) {
+			h.fails("new", `INSERT INTO users (name, email, team) VALUES ('x', 'u1@x', 1)`, "duplicate key")
+			h.fails("new", `INSERT INTO users (name, email, team) VALUES ('x', 'nope', 1)`, "email_has_at")
+			h.fails("new", `INSERT INTO users (name, email, team) VALUES ('x', 'a@b', 5)`, "violates foreign key")
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT string_agg(conname || ':' || contype::text, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'users'::regclass AND convalidated`, "users_email_key:u,users_pkey:p,users_team_fkey:f") // email_has_at: type changed, dropped (plan warns)
+			h.eq("raw", `SELECT pg_get_indexdef('users_team_name_idx'::regclass)`, "CREATE INDEX users_team_name_idx ON public.users USING btree (team, name) WHERE (team IS NOT NULL)")
+			h.eq("raw", `SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'email'`, "character varying(100)")
+			h.fails("old", `INSERT INTO users (name, email, team) VALUES ('x', 'u1@x', 1)`, "users_email_key")
+		},
+		afterRollback: func(h *hooks) {
+			h.eq("raw", `SELECT count(*) FROM pg_indexes WHERE tablename = 'users'`, "3")
+		},
+	}, {
 		name:  "default_comment",
 		setup: usersSetup,
 		migration: `

@@ -17,12 +17,33 @@ type Snapshot struct {
 
 // Table is one table of a Snapshot.
 type Table struct {
-	Name            string    `json:"name"`
-	Columns         []*Column `json:"columns"`
-	PK              []string  `json:"pk,omitempty"`
-	ReplicaIdentity string    `json:"replica_identity"` // d, n, f or i
-	ReplicaIndex    string    `json:"replica_index,omitempty"`
-	Comment         *string   `json:"comment,omitempty"`
+	Name            string            `json:"name"`
+	Columns         []*Column         `json:"columns"`
+	PK              []string          `json:"pk,omitempty"`
+	ReplicaIdentity string            `json:"replica_identity"` // d, n, f or i
+	ReplicaIndex    string            `json:"replica_index,omitempty"`
+	Comment         *string           `json:"comment,omitempty"`
+	Indexes         []Index           `json:"indexes,omitempty"`
+	Constraints     []TableConstraint `json:"constraints,omitempty"`
+}
+
+// Index is an index of a Table (plain column indexes; Columns empty for
+// expression-only indexes).
+type Index struct {
+	Name       string   `json:"name"`
+	Def        string   `json:"def"`
+	Columns    []string `json:"columns"`
+	Unique     bool     `json:"unique,omitempty"`
+	Primary    bool     `json:"primary,omitempty"`
+	Constraint string   `json:"constraint,omitempty"` // the constraint it backs
+}
+
+// TableConstraint is a CHECK ("c") or FOREIGN KEY ("f") constraint of a Table.
+type TableConstraint struct {
+	Name    string   `json:"name"`
+	Type    string   `json:"type"`
+	Def     string   `json:"def"`
+	Columns []string `json:"columns"`
 }
 
 // Column is one column of a Table.
@@ -68,7 +89,61 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname`, schema)
 	if err := loadColumns(ctx, q, s); err != nil {
 		return nil, err
 	}
-	return s, loadPKs(ctx, q, s)
+	if err := loadPKs(ctx, q, s); err != nil {
+		return nil, err
+	}
+	if err := loadIndexes(ctx, q, s); err != nil {
+		return nil, err
+	}
+	return s, loadConstraints(ctx, q, s)
+}
+
+func loadIndexes(ctx context.Context, q querier, s *Snapshot) error {
+	rows, err := q.Query(ctx, `
+SELECT c.relname, i.relname, pg_get_indexdef(x.indexrelid), x.indisunique, x.indisprimary,
+       coalesce((SELECT con.conname FROM pg_constraint con WHERE con.conindid = x.indexrelid AND con.conrelid = c.oid LIMIT 1), ''),
+       array(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.n ORDER BY k.o)
+FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 ORDER BY c.relname, i.relname`, s.Schema)
+	if err != nil {
+		return fmt.Errorf("load indexes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tn string
+		var ix Index
+		if err := rows.Scan(&tn, &ix.Name, &ix.Def, &ix.Unique, &ix.Primary, &ix.Constraint, &ix.Columns); err != nil {
+			return fmt.Errorf("load indexes: %w", err)
+		}
+		if t := s.Tables[tn]; t != nil {
+			t.Indexes = append(t.Indexes, ix)
+		}
+	}
+	return rows.Err()
+}
+
+func loadConstraints(ctx context.Context, q querier, s *Snapshot) error {
+	rows, err := q.Query(ctx, `
+SELECT c.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid),
+       array(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k)
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND con.contype IN ('c', 'f') ORDER BY c.relname, con.conname`, s.Schema)
+	if err != nil {
+		return fmt.Errorf("load constraints: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tn string
+		var tc TableConstraint
+		if err := rows.Scan(&tn, &tc.Name, &tc.Type, &tc.Def, &tc.Columns); err != nil {
+			return fmt.Errorf("load constraints: %w", err)
+		}
+		if t := s.Tables[tn]; t != nil {
+			t.Constraints = append(t.Constraints, tc)
+		}
+	}
+	return rows.Err()
 }
 
 func loadColumns(ctx context.Context, q querier, s *Snapshot) error {
