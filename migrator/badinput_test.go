@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func TestBadSourceDirectories(t *testing.T) {
 		want string
 	}{
 		"missing":    {"/nonexistent/migrations", "does not exist"},
+		"a file":     {filepath.Join(writeFiles(t, map[string]string{"f": ""}), "f"), "not a directory"},
 		"duplicate":  {writeFiles(t, map[string]string{"001_a.up.sql": "", "1_b.up.sql": ""}), "duplicate migration version 1"},
 		"unparsable": {writeFiles(t, map[string]string{"1a_x.up.sql": ""}), "1a_x.up.sql: unparsable"},
 		"overflow":   {writeFiles(t, map[string]string{"99999999999999999999999_x.up.sql": ""}), "unparsable"},

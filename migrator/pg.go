@@ -160,6 +160,10 @@ func (e *pgEngine) apply(ctx context.Context, j *job) (*Attempt, error) {
 	}
 	if j.script.Transactional {
 		err = e.runTx(ctx, j, a)
+		// CockroachDB may abort a transaction to be retried (40001).
+		for try := 1; err != nil && e.crdb && try < 4 && sqlState(err) == "40001"; try++ {
+			err = e.runTx(ctx, j, a)
+		}
 	} else {
 		err = e.runNoTx(ctx, j, a)
 	}
@@ -269,4 +273,12 @@ func stmtErr(sc *Script, i int, err error) error {
 		line += strings.Count(string(r[:min(int(pe.Position)-1, len(r))]), "\n")
 	}
 	return &StatementError{File: sc.File, Line: line, Index: i + 1, Statement: st.SQL, Err: err}
+}
+
+func sqlState(err error) string {
+	var s interface{ SQLState() string }
+	if errors.As(err, &s) {
+		return s.SQLState()
+	}
+	return ""
 }

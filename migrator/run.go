@@ -61,7 +61,7 @@ func (m *Migrator) run(ctx context.Context, what, dir string, n int, target uint
 	if err != nil {
 		return nil, err
 	}
-	res, err := m.runLocked(ctx, dir, n, target)
+	res, err := m.runLocked(ctx, held, dir, n, target)
 	if rec != nil {
 		d, rerr := rec.finish(ctx, res, err)
 		if res != nil {
@@ -72,7 +72,7 @@ func (m *Migrator) run(ctx context.Context, what, dir string, n int, target uint
 	return res, err
 }
 
-func (m *Migrator) runLocked(ctx context.Context, dir string, n int, target uint64) (*Result, error) {
+func (m *Migrator) runLocked(ctx context.Context, held *lock.Held, dir string, n int, target uint64) (*Result, error) {
 	if err := m.eng.interruptStale(ctx); err != nil {
 		return nil, fmt.Errorf("read history: %w", err)
 	}
@@ -87,6 +87,11 @@ func (m *Migrator) runLocked(ctx context.Context, dir string, n int, target uint
 	for _, s := range p.Steps {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("stopped before %s: %w", s.File, err)
+		}
+		select {
+		case <-held.Lost():
+			return res, errkind.Temporaryf("stopped before %s: the %q lock lease could not be renewed and another run may hold it now", s.File, LockKey)
+		default:
 		}
 		err := m.runStep(ctx, s, res)
 		if v, verr := m.currentVersion(ctx); verr == nil {
