@@ -12,6 +12,7 @@ type deployFlags struct {
 	migrations, rules, archiveDir, baseBackup, backupDir string
 	backupCommand, report                                string
 	githubOutput                                         bool
+	workers, ranges                                      int
 	expand, snapshotTables                               []string
 	lockTimeout, archiveTimeout, drainTimeout, grace     time.Duration
 }
@@ -46,6 +47,8 @@ the recorded result. Records go to --state-url (default: the service database).`
 	pf.StringSliceVar(&f.expand, "expand", nil, "expand/contract migration file(s) (repeatable)")
 	pf.StringVar(&f.rules, "rules", "", "reconcile rules file run after a rollback")
 	pf.DurationVar(&f.grace, "grace", 30*time.Second, "reconcile: how long a suspect difference waits before its re-check")
+	pf.IntVar(&f.workers, "workers", 4, "reconcile: key ranges compared at once")
+	pf.IntVar(&f.ranges, "ranges", 0, "reconcile: key ranges per invariant (default 8 per worker)")
 	pf.StringVar(&f.report, "report", "", "reconcile: write the HTML report of the check after a rollback to this file")
 	pf.StringSliceVar(&f.snapshotTables, "snapshot-tables", nil, "tables (collections) the pre-deploy snapshot copies")
 	pf.DurationVar(&f.lockTimeout, "lock-timeout", 30*time.Second, "how long to wait for the service's deploy lock (then exit 75)")

@@ -96,7 +96,7 @@ func (s *deploySession) engines() deploy.Engines {
 			Mongo:   mongoec.Options{Logger: s.a.log},
 		},
 		Reconcile: deploy.Reconcile{
-			Options:    reconcile.CheckOptions{Grace: f.grace, Logger: s.a.log},
+			Options:    reconcile.CheckOptions{Grace: f.grace, Workers: f.workers, Ranges: f.ranges, Logger: s.a.log},
 			HTMLReport: f.report,
 		},
 		Snapshots: deploy.PITR{
