@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { env.Main(m) }
 // newer documents.
 func TestCollectionSnapshotAndRestore(t *testing.T) {
 	raw := env.MongoDB(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	u, _ := dburl.Parse(raw, "")
 	c, err := mongo.Connect(ctx, options.Client().ApplyURI(raw))
@@ -36,7 +36,7 @@ func TestCollectionSnapshotAndRestore(t *testing.T) {
 	db := c.Database(u.Database())
 	orders, stock, events := db.Collection("orders"), db.Collection("stock"), db.Collection("events")
 	var docs []any
-	for i := 0; i < 2500; i++ {
+	for i := 0; i < 1000; i++ {
 		docs = append(docs, bson.D{{Key: "_id", Value: i}, {Key: "total", Value: i * 3}, {Key: "items", Value: bson.A{"a", i}}})
 	}
 	ok(t)(orders.InsertMany(ctx, docs))
@@ -57,7 +57,7 @@ func TestCollectionSnapshotAndRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Existing || len(m.Tables) != 2 || m.Tables[0].Rows != 2500 || m.Position.MarkerID == "" || m.Engine != "mongodb" {
+	if m.Existing || len(m.Tables) != 2 || m.Tables[0].Rows != 1000 || m.Position.MarkerID == "" || m.Engine != "mongodb" {
 		t.Fatalf("manifest: %+v", m)
 	}
 	t.Logf("position %+v notes %q timings %v", m.Position, m.Notes, m.Timings)
