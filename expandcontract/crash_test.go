@@ -133,6 +133,7 @@ func TestCrashResume(t *testing.T) {
 }
 
 func crashCase(t *testing.T, bin, point, end string) {
+	t.Parallel()
 	url := env.PostgresDB(t)
 	pool := newPool(t, url)
 	mustExec(t, pool, crashSetup)

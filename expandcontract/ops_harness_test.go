@@ -112,6 +112,7 @@ func runOpCases(t *testing.T, cases []opCase) {
 }
 
 func runOpCase(t *testing.T, tc opCase, end string) {
+	t.Parallel()
 	url := env.PostgresDB(t)
 	pool := newPool(t, url)
 	c := ctx(t)
