@@ -81,6 +81,9 @@ func (d Cockroach) adapt(p *Planner, a Action, types colTypes) ([]Action, error)
 		return []Action{a}, nil
 	}
 	a.Lock = "online schema change (job)"
+	if isSwapAction(a) {
+		a.NoTx = true // one statement per transaction, each waited for (cockroach_swap.go)
+	}
 	tables := jobTables(p.Schema, stmts)
 	if len(tables) == 0 || d.noJobWaits {
 		return []Action{a}, nil

@@ -36,6 +36,8 @@ func (d Cockroach) runAction(ctx context.Context, pool *pgxpool.Pool, a Action, 
 				opts.Logger.Info("schema change", "action", a.ID, "job", j.ID, "status", j.Status, "fraction_completed", j.Fraction)
 			}
 		})
+	case isSwapAction(a):
+		return true, d.runSwap(ctx, pool, a)
 	case strings.HasPrefix(a.ID, "verify/"):
 		return true, runVerifyCounts(ctx, pool, a)
 	}
