@@ -38,8 +38,8 @@ func checkTarget(target, liveDataDir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if liveDataDir != "" && filepath.Clean(liveDataDir) == abs {
-		return "", errkind.Usagef("--target-dir %s is the live data directory: restore into a new directory", abs)
+	if live := filepath.Clean(liveDataDir); liveDataDir != "" && (live == abs || strings.HasPrefix(abs, live+string(filepath.Separator))) {
+		return "", errkind.Usagef("--target-dir %s is (inside) the live data directory %s: restore into a new directory", abs, live)
 	}
 	if ents, err := os.ReadDir(abs); err == nil && len(ents) > 0 {
 		return "", errkind.Usagef("--target-dir %s exists and is not empty: restore into a new directory", abs)

@@ -42,6 +42,15 @@ func (p *Provider) serverInfo(ctx context.Context) (*serverInfo, error) {
 	if s.ArchiveDir == "" {
 		s.ArchiveDir = ArchiveDirFromCommand(s.ArchiveCommand)
 	}
+	if s.ArchiveDir == "" {
+		// PostgreSQL 15+ basic_archive module (archive_library = 'basic_archive')
+		var lib, dir string
+		_ = p.pool.QueryRow(ctx, `SELECT coalesce(current_setting('archive_library', true), ''),
+			coalesce(current_setting('basic_archive.archive_directory', true), '')`).Scan(&lib, &dir)
+		if lib == "basic_archive" {
+			s.ArchiveDir = dir
+		}
+	}
 	return s, nil
 }
 
