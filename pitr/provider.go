@@ -155,9 +155,8 @@ type RestoreOptions struct {
 	TargetDir string
 	// Port for the restored server; 0 picks a free port.
 	Port int
-	// Tables restores the snapshot's table copies into the live database
-	// instead (all covered tables when Tables is set but empty is not possible:
-	// use AllTables).
+	// Tables restores these tables (collections) of the snapshot's table
+	// snapshot into the live database instead of a whole-cluster restore.
 	Tables []string
 	// AllTables restores every table the snapshot covers.
 	AllTables bool
