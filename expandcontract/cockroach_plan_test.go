@@ -181,3 +181,29 @@ func actionByID(as []Action, id string) Action {
 	}
 	return Action{}
 }
+
+// Views are dropped before the first swap and rebuilt last (CockroachDB
+// refuses to rename or drop a column a view uses).
+func TestCockroachContractViews(t *testing.T) {
+	p := crdbPlan(t, crdbWithTriggers, "testdata/cockroach/alter_column.yaml")
+	drop, swap := -1, -1
+	for i, a := range p.Contract {
+		switch a.ID {
+		case "version/views-drop":
+			drop = i
+		case "swap/items":
+			swap = i
+		}
+	}
+	last := p.Contract[len(p.Contract)-1]
+	if drop < 0 || swap < drop || last.ID != "version/views-final" || last.Views == nil {
+		t.Fatalf("views-drop at %d, swap at %d, last action %s", drop, swap, last.ID)
+	}
+	for _, vt := range last.Views.Tables {
+		for _, c := range vt.Columns {
+			if c[0] != c[1] || strings.HasPrefix(c[0], "_tm_") {
+				t.Errorf("final view %s shows %v", vt.Name, c)
+			}
+		}
+	}
+}
