@@ -102,6 +102,9 @@ func (op *OpAlterColumn) Start(p *Planner) error {
 	if err := p.markChanged(t, c.Physical); err != nil {
 		return err
 	}
+	if fk := p.snap.referencedBy(t.Physical, c.Physical); fk != "" {
+		return errUsage("column %q of %q is referenced by foreign key %s: changing it is not supported", op.Column, op.Table, fk)
+	}
 	if st := p.snap.Tables[t.Physical]; st != nil && contains(st.PK, c.Physical) {
 		return errUsage("column %q is part of the primary key of %q: changing it is not supported", op.Column, op.Table)
 	}

@@ -36,6 +36,9 @@ func (op *OpDropColumn) Start(p *Planner) error {
 	if err := p.markChanged(t, c.Physical); err != nil {
 		return err
 	}
+	if fk := p.snap.referencedBy(t.Physical, c.Physical); fk != "" {
+		return errUsage("column %q of %q is referenced by foreign key %s: drop that constraint first", op.Column, op.Table, fk)
+	}
 	op.phys, op.physTable = c.Physical, t.Physical
 	for i := range t.Cols {
 		if t.Cols[i].Name == op.Column {

@@ -141,3 +141,29 @@ func renderPlan(p *Plan) string {
 	}
 	return b.String()
 }
+
+// TestPlanRefusals: changes expand/contract cannot do safely are refused
+// when planning, before anything runs (exit 2).
+func TestPlanRefusals(t *testing.T) {
+	snap := goldenSnapshot()
+	snap.Tables["lines"] = &Table{Name: "lines", Columns: []*Column{{Name: "item_name", Type: "text"}},
+		Constraints: []TableConstraint{{Name: "lines_item_fk", Type: "f", Columns: []string{"item_name"}, RefTable: "items", RefColumns: []string{"name"}}}}
+	for _, tc := range []struct{ yaml, want string }{
+		{`operations: [{alter_column: {table: items, column: id, type: text}}]`, "part of the primary key"},
+		{`operations: [{alter_column: {table: items, column: name, type: varchar(9)}}]`, "referenced by foreign key lines.lines_item_fk"},
+		{`operations: [{drop_column: {table: items, column: name}}]`, "referenced by foreign key"},
+		{`operations: [{alter_column: {table: items, column: price, type: bigint}}, {alter_column: {table: items, column: price, nullable: true}}]`, "alter it in a later deploy"},
+		{`operations: [{add_column: {table: items, column: {name: x, type: int}}}]`, "NOT NULL without a default: give it an up expression"},
+		{`operations: [{add_column: {table: nope, column: {name: x, type: int, nullable: true}}}]`, `table "nope" does not exist`},
+		{`operations: [{rename_column: {table: items, from: price, to: name}}]`, `column "name" already exists`},
+	} {
+		m, err := Parse("m.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = NewPlan(Postgres{}, snap, "public", []*Migration{m})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || errkind.ExitCode(err) != errkind.ExitUsage {
+			t.Errorf("%s: error %v, want %q (exit 2)", tc.yaml, err, tc.want)
+		}
+	}
+}

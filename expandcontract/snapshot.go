@@ -44,6 +44,9 @@ type TableConstraint struct {
 	Type    string   `json:"type"`
 	Def     string   `json:"def"`
 	Columns []string `json:"columns"`
+	// RefTable and RefColumns: what a foreign key references.
+	RefTable   string   `json:"ref_table,omitempty"`
+	RefColumns []string `json:"ref_columns,omitempty"`
 }
 
 // Column is one column of a Table.
@@ -126,7 +129,9 @@ WHERE n.nspname = $1 ORDER BY c.relname, i.relname`, s.Schema)
 func loadConstraints(ctx context.Context, q querier, s *Snapshot) error {
 	rows, err := q.Query(ctx, `
 SELECT c.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid),
-       array(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k)
+       array(SELECT a.attname::text FROM unnest(con.conkey) k JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k),
+       coalesce((SELECT r.relname FROM pg_class r WHERE r.oid = con.confrelid), ''),
+       array(SELECT a.attname::text FROM unnest(coalesce(con.confkey, '{}')) k JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k)
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND con.contype IN ('c', 'f') ORDER BY c.relname, con.conname`, s.Schema)
 	if err != nil {
@@ -136,7 +141,7 @@ WHERE n.nspname = $1 AND con.contype IN ('c', 'f') ORDER BY c.relname, con.conna
 	for rows.Next() {
 		var tn string
 		var tc TableConstraint
-		if err := rows.Scan(&tn, &tc.Name, &tc.Type, &tc.Def, &tc.Columns); err != nil {
+		if err := rows.Scan(&tn, &tc.Name, &tc.Type, &tc.Def, &tc.Columns, &tc.RefTable, &tc.RefColumns); err != nil {
 			return fmt.Errorf("load constraints: %w", err)
 		}
 		if t := s.Tables[tn]; t != nil {
@@ -193,6 +198,18 @@ WHERE n.nspname = $1 AND x.indisprimary ORDER BY c.relname, k.ord`, s.Schema)
 		}
 	}
 	return rows.Err()
+}
+
+// referencedBy names a foreign key that references table.col, if any.
+func (s *Snapshot) referencedBy(table, col string) string {
+	for _, t := range s.Tables {
+		for _, c := range t.Constraints {
+			if c.Type == "f" && c.RefTable == table && contains(c.RefColumns, col) {
+				return t.Name + "." + c.Name
+			}
+		}
+	}
+	return ""
 }
 
 type querier interface {
