@@ -59,6 +59,8 @@ type CreateOptions struct {
 	BaseBackup string
 	// BackupDir is where pg_basebackup backups go (one subdirectory each).
 	BackupDir string
+	// BackupFormat is pg_basebackup's format: plain (default) or tar.
+	BackupFormat string
 	// BackupCommand is a template run for BaseBackup=command (and on MongoDB
 	// as an external backup command); {label}, {database}, {dir} are replaced.
 	BackupCommand string
@@ -98,6 +100,13 @@ func (o *CreateOptions) Validate() error {
 	}
 	if o.BaseBackup == BackupPGBaseBackup && o.BackupDir == "" {
 		return errkind.Usagef("--base-backup pg_basebackup needs --backup-dir")
+	}
+	switch o.BackupFormat {
+	case "":
+		o.BackupFormat = "plain"
+	case "plain", "tar":
+	default:
+		return errkind.Usagef("--backup-format %q: want plain or tar", o.BackupFormat)
 	}
 	if o.ArchiveWaitTimeout <= 0 {
 		o.ArchiveWaitTimeout = 60 * time.Second

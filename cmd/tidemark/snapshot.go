@@ -43,7 +43,7 @@ func (a *app) openProvider(ctx context.Context, f *snapshotFlags) (pitr.Provider
 }
 
 type snapshotCreateFlags struct {
-	label, baseBackup, backupDir, backupCommand, manifestFile, tableDir string
+	label, baseBackup, backupDir, backupFormat, backupCommand, manifestFile, tableDir string
 	tables                                                              []string
 	archiveTimeout                                                      time.Duration
 	parallel                                                            int
@@ -66,6 +66,7 @@ func (a *app) snapshotCreateCmd(sf *snapshotFlags) *cobra.Command {
 	fl.StringVar(&f.tableDir, "table-dir", "", "keep the table snapshot as COPY files in this directory instead of a snapshot schema (PostgreSQL)")
 	fl.StringVar(&f.baseBackup, "base-backup", "none", "who takes a base backup first: pg_basebackup, command, backup (CockroachDB BACKUP INTO --backup-dir) or none (use the latest recorded one)")
 	fl.StringVar(&f.backupDir, "backup-dir", "", "directory tidemark manages for pg_basebackup backups")
+	fl.StringVar(&f.backupFormat, "backup-format", "plain", "pg_basebackup format: plain or tar")
 	fl.StringVar(&f.backupCommand, "backup-command", "", "backup command template ({label}, {dbname}, {host}, {port}, {user}, {dir}, {database})")
 	fl.DurationVar(&f.archiveTimeout, "archive-timeout", 60*time.Second, "how long to wait for the marker's WAL segment to be archived")
 	fl.IntVar(&f.parallel, "parallel", 4, "connections copying tables")
@@ -80,7 +81,7 @@ func (a *app) snapshotCreate(ctx context.Context, sf *snapshotFlags, f *snapshot
 	}
 	defer p.Close(ctx)
 	m, err := p.Create(ctx, pitr.CreateOptions{Label: f.label, Tables: f.tables, TableDir: f.tableDir, BaseBackup: f.baseBackup,
-		BackupDir: f.backupDir, BackupCommand: f.backupCommand, ArchiveWaitTimeout: f.archiveTimeout, Parallel: f.parallel})
+		BackupDir: f.backupDir, BackupFormat: f.backupFormat, BackupCommand: f.backupCommand, ArchiveWaitTimeout: f.archiveTimeout, Parallel: f.parallel})
 	if err != nil {
 		return err
 	}

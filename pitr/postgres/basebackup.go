@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"archive/tar"
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,7 +26,7 @@ func (p *Provider) takeBaseBackup(ctx context.Context, o pitr.CreateOptions) (*p
 	var err error
 	switch o.BaseBackup {
 	case pitr.BackupPGBaseBackup:
-		bb, err = p.pgBaseBackup(ctx, o.Label, o.BackupDir)
+		bb, err = p.pgBaseBackup(ctx, o.Label, o.BackupDir, o.BackupFormat)
 	case pitr.BackupCommand:
 		bb, err = p.commandBackup(ctx, o)
 	default:
@@ -36,8 +38,9 @@ func (p *Provider) takeBaseBackup(ctx context.Context, o pitr.CreateOptions) (*p
 	return bb, p.saveBaseBackup(ctx, bb)
 }
 
-// pgBaseBackup runs pg_basebackup -Fp -X stream into a new subdirectory of dir.
-func (p *Provider) pgBaseBackup(ctx context.Context, label, dir string) (*pitr.BaseBackup, error) {
+// pgBaseBackup runs pg_basebackup -Fp or -Ft, -X stream, into a new
+// subdirectory of dir.
+func (p *Provider) pgBaseBackup(ctx context.Context, label, dir, format string) (*pitr.BaseBackup, error) {
 	bin, err := pgbin.Path("pg_basebackup")
 	if err != nil {
 		return nil, err
@@ -49,7 +52,7 @@ func (p *Provider) pgBaseBackup(ctx context.Context, label, dir string) (*pitr.B
 	id := pitr.StoreName("", label) + "-" + time.Now().UTC().Format("20060102T150405")
 	target := filepath.Join(abs, id)
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, bin, "-D", target, "-Fp", "-X", "stream", "-c", "fast",
+	cmd := exec.CommandContext(ctx, bin, "-D", target, "-F"+format[:1], "-X", "stream", "-c", "fast",
 		"-l", "tidemark "+label, "-d", p.connNoPassword())
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+p.u.Password())
 	out, err := cmd.CombinedOutput()
@@ -61,13 +64,13 @@ func (p *Provider) pgBaseBackup(ctx context.Context, label, dir string) (*pitr.B
 	if err := pgbin.Chown(target); err != nil {
 		return nil, fmt.Errorf("chown base backup: %w", err)
 	}
-	lsn, wal, tli, err := readBackupLabel(filepath.Join(target, "backup_label"))
+	lsn, wal, tli, err := readBackupLabel(target, format)
 	if err != nil {
 		return nil, err
 	}
 	p.log.Info("base backup taken", "dir", target, "start_lsn", lsn, "seconds", run.Seconds)
-	return &pitr.BaseBackup{ID: id, Method: pitr.BackupPGBaseBackup, Dir: target, Format: "plain",
-		StartLSN: lsn, StartWAL: wal, Timeline: tli, TakenAt: start.UTC(), Command: run}, nil
+	return &pitr.BaseBackup{ID: id, Method: pitr.BackupPGBaseBackup, Dir: target,
+		StartLSN: lsn, StartWAL: wal, Timeline: tli, TakenAt: start.UTC(), Command: run, Format: format}, nil
 }
 
 // connNoPassword is the database URL without its password (given to
@@ -83,14 +86,28 @@ func (p *Provider) connNoPassword() string {
 	return u.String()
 }
 
-// readBackupLabel reads START WAL LOCATION and START TIMELINE.
-func readBackupLabel(path string) (lsn, wal string, tli int, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", "", 0, fmt.Errorf("read backup_label: %w", err)
+// readBackupLabel reads START WAL LOCATION and START TIMELINE from the
+// backup's backup_label (inside base.tar for the tar format).
+func readBackupLabel(dir, format string) (lsn, wal string, tli int, err error) {
+	var r io.Reader
+	if format == "tar" {
+		f, err := os.Open(filepath.Join(dir, "base.tar"))
+		if err != nil {
+			return "", "", 0, fmt.Errorf("read base.tar: %w", err)
+		}
+		defer f.Close()
+		if r, err = tarMember(f, "backup_label"); err != nil {
+			return "", "", 0, err
+		}
+	} else {
+		f, err := os.Open(filepath.Join(dir, "backup_label"))
+		if err != nil {
+			return "", "", 0, fmt.Errorf("read backup_label: %w", err)
+		}
+		defer f.Close()
+		r = f
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
 		if v, ok := strings.CutPrefix(line, "START WAL LOCATION: "); ok {
@@ -103,9 +120,26 @@ func readBackupLabel(path string) (lsn, wal string, tli int, err error) {
 		}
 	}
 	if lsn == "" {
-		return "", "", 0, fmt.Errorf("backup_label %s has no START WAL LOCATION", path)
+		return "", "", 0, fmt.Errorf("backup_label in %s has no START WAL LOCATION", dir)
 	}
 	return lsn, wal, tli, nil
+}
+
+// tarMember returns a reader positioned at the named member of a tar stream.
+func tarMember(r io.Reader, name string) (io.Reader, error) {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s not found in the tar backup", name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read tar backup: %w", err)
+		}
+		if strings.TrimPrefix(h.Name, "./") == name {
+			return tr, nil
+		}
+	}
 }
 
 // commandBackup runs the --backup-command template (pgBackRest, WAL-G,

@@ -69,7 +69,7 @@ func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir str
 	}
 	c := &cluster{Dir: dir, Port: port, Timings: pitr.Timings{}}
 	t0 := time.Now()
-	if err := copyBackup(ctx, bb.Dir, dir); err != nil {
+	if err := copyBackup(ctx, bb, dir); err != nil {
 		return nil, err
 	}
 	if err := writeRecoveryConf(dir, archive, m.Position.RestorePoint, port); err != nil {
@@ -106,11 +106,17 @@ func bbID(bb *pitr.BaseBackup) string {
 	return bb.ID
 }
 
-func copyBackup(ctx context.Context, from, to string) error {
+// copyBackup copies a plain backup (cp -a) or extracts a tar one (base.tar,
+// pg_wal.tar) into the new data directory.
+func copyBackup(ctx context.Context, bb *pitr.BaseBackup, to string) error {
 	if err := os.MkdirAll(to, 0o700); err != nil {
 		return fmt.Errorf("create target dir: %w", err)
 	}
-	if out, err := exec.CommandContext(ctx, "cp", "-a", from+"/.", to+"/").CombinedOutput(); err != nil {
+	if bb.Format == "tar" {
+		if err := extractTar(ctx, bb.Dir, to); err != nil {
+			return err
+		}
+	} else if out, err := exec.CommandContext(ctx, "cp", "-a", bb.Dir+"/.", to+"/").CombinedOutput(); err != nil {
 		return fmt.Errorf("copy base backup: %w: %s", err, out)
 	}
 	for _, f := range []string{"postmaster.pid", "postmaster.opts", "backup_manifest"} {
@@ -120,6 +126,23 @@ func copyBackup(ctx context.Context, from, to string) error {
 		return err
 	}
 	return pgbin.Chown(to)
+}
+
+// extractTar unpacks a pg_basebackup -Ft backup: base.tar into to and
+// pg_wal.tar into to/pg_wal. Tablespace tars (<oid>.tar) are not supported.
+func extractTar(ctx context.Context, from, to string) error {
+	if extra, _ := filepath.Glob(filepath.Join(from, "[0-9]*.tar")); len(extra) > 0 {
+		return fmt.Errorf("%w: tar backups with tablespaces (%s)", pitr.ErrUnsupported, strings.Join(extra, ", "))
+	}
+	for _, part := range [][2]string{{"base.tar", to}, {"pg_wal.tar", filepath.Join(to, "pg_wal")}} {
+		if err := os.MkdirAll(part[1], 0o700); err != nil {
+			return err
+		}
+		if out, err := exec.CommandContext(ctx, "tar", "-xf", filepath.Join(from, part[0]), "-C", part[1]).CombinedOutput(); err != nil {
+			return fmt.Errorf("extract %s: %w: %s", part[0], err, out)
+		}
+	}
+	return nil
 }
 
 func writeRecoveryConf(dir, archive, rp string, port int) error {

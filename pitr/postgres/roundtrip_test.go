@@ -14,13 +14,19 @@ import (
 // updates, deletes, a dropped table), restore into a new directory: exactly
 // the pre-deploy data, nothing after.
 func TestClusterRoundTrip(t *testing.T) {
+	for _, format := range []string{"plain", "tar"} {
+		t.Run(format, func(t *testing.T) { testRoundTrip(t, format) })
+	}
+}
+
+func testRoundTrip(t *testing.T, format string) {
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
 	ctx := ctxT(t)
 	c := connect(t, pg.URL)
 	exec(t, c, `CREATE TABLE orders(id int PRIMARY KEY, total numeric, note text)`)
 	exec(t, c, `CREATE TABLE stock(sku text PRIMARY KEY, qty int)`)
 	p := open(t, pg.URL)
-	if _, err := p.Create(ctx, pitr.CreateOptions{Label: "base", BaseBackup: pitr.BackupPGBaseBackup, BackupDir: backupDir(t, pg)}); err != nil {
+	if _, err := p.Create(ctx, pitr.CreateOptions{Label: "base", BaseBackup: pitr.BackupPGBaseBackup, BackupDir: backupDir(t, pg), BackupFormat: format}); err != nil {
 		t.Fatal(err)
 	}
 	exec(t, c, `INSERT INTO orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 5000) g`)
@@ -31,8 +37,11 @@ func TestClusterRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Existing || m.Position.LSN == "" || !m.Position.Archived || m.BaseBackup == nil {
+	if m.Existing || m.Position.LSN == "" || !m.Position.Archived || m.BaseBackup == nil || m.BaseBackup.Format != format {
 		t.Fatalf("manifest: %+v", m)
+	}
+	if r, err := p.Verify(ctx, m.Label, pitr.VerifyOptions{}); err != nil || !r.OK {
+		t.Fatalf("verify: %+v %v", r, err)
 	}
 	again, err := p.Create(ctx, pitr.CreateOptions{Label: "deploy-orders-abc123"})
 	if err != nil || !again.Existing || again.Position.LSN != m.Position.LSN {

@@ -71,7 +71,23 @@ func verifyBaseBackup(ctx context.Context, bb *pitr.BaseBackup) error {
 	if err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, bin, bb.Dir).CombinedOutput()
+	dir := bb.Dir
+	if bb.Format == "tar" {
+		// pg_verifybackup before PostgreSQL 18 reads plain backups only
+		scratch, err := os.MkdirTemp("", "tidemark-verify-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(scratch)
+		if err := extractTar(ctx, bb.Dir, scratch); err != nil {
+			return err
+		}
+		if err := copyFile(filepath.Join(bb.Dir, "backup_manifest"), filepath.Join(scratch, "backup_manifest")); err != nil {
+			return err
+		}
+		dir = scratch
+	}
+	out, err := exec.CommandContext(ctx, bin, dir).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("pg_verifybackup %s: %w: %s", bb.Dir, err, strings.TrimSpace(string(out)))
 	}
@@ -146,4 +162,12 @@ func (p *Provider) drill(ctx context.Context, m *pitr.Manifest, tm pitr.Timings)
 		return "", fmt.Errorf("in the restored cluster: %w", err)
 	}
 	return fmt.Sprintf("restored to %q on port %d in %.1fs, %d tables match", m.Position.RestorePoint, c.Port, c.Timings["copy"]+c.Timings["wal_replay"], len(m.Tables)), nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }
