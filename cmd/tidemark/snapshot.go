@@ -44,9 +44,9 @@ func (a *app) openProvider(ctx context.Context, f *snapshotFlags) (pitr.Provider
 
 type snapshotCreateFlags struct {
 	label, baseBackup, backupDir, backupFormat, backupCommand, manifestFile, tableDir string
-	tables                                                              []string
-	archiveTimeout                                                      time.Duration
-	parallel                                                            int
+	tables                                                                            []string
+	archiveTimeout                                                                    time.Duration
+	parallel                                                                          int
 }
 
 func (a *app) snapshotCreateCmd(sf *snapshotFlags) *cobra.Command {
