@@ -19,7 +19,7 @@ type CheckOptions struct {
 	// Workers is how many key ranges are compared at once (default 4).
 	Workers int
 	// Ranges is how many key ranges each invariant is cut into (default
-	// 8 per worker, or one per 10,000 rows when ranges are checksummed; 1
+	// 8 per worker, or one per 2,000 rows when ranges are checksummed; 1
 	// when a source cannot read ranges).
 	Ranges int
 	// Checksums compares key-range checksums first (inside the databases)
@@ -49,7 +49,7 @@ func (o *CheckOptions) defaults() {
 
 // checksumRangeRows is the default range size when ranges are checksummed:
 // small enough that a few differences leave most ranges equal.
-const checksumRangeRows = 10000
+const checksumRangeRows = 2000
 
 // checker holds one Check run.
 type checker struct {

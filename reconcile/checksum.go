@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -14,10 +15,12 @@ import (
 
 // Range checksums. When both sides of a match are PostgreSQL sources, each
 // side computes, inside its database, a checksum of every key range: the
-// row count and two 64-bit sums of hashtextextended (seeds 0 and 1: 128
-// bits) over a length-prefixed encoding of the key and the normalised
-// fields. Both sides run the same PostgreSQL functions over the same
-// normalised text, so equal data gives identical bytes and equal sums;
+// row count and the sums of two independent 64-bit row hashes (seeds 0 and
+// 1: 128 bits). A row hash chains PostgreSQL's hashint8extended and
+// hashtextextended over the key and the normalised fields, each hashed
+// whole. Both sides run the same functions over the same normalised values
+// (integers for numbers and timestamps, text otherwise), so equal data
+// gives identical input bytes and equal sums;
 // only ranges whose checksums differ are streamed and compared in Go.
 // Tolerances become buckets (floor(value / tolerance)): equal buckets are
 // within tolerance; different buckets only cause the range to be streamed.
@@ -71,11 +74,7 @@ type rangeSum struct {
 func (r *sqlReader) checksum(ctx context.Context, inv *Invariant, left bool, rng Range) (rangeSum, error) {
 	var s rangeSum
 	err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
-		types, err := r.columnTypes(ctx, tx)
-		if err != nil {
-			return err
-		}
-		enc, err := rowEncoding(r.src, inv.Fields, left, types)
+		enc, err := r.encoding(ctx, tx, inv, left)
 		if err != nil {
 			return err
 		}
@@ -94,6 +93,29 @@ func (r *sqlReader) checksum(ctx context.Context, inv *Invariant, left bool, rng
 	return s, nil
 }
 
+// encoding returns (and caches) the row encoding of the source for inv.
+func (r *sqlReader) encoding(ctx context.Context, tx pgx.Tx, inv *Invariant, left bool) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.enc[inv.Name]; ok {
+		return e, nil
+	}
+	types, err := r.columnTypes(ctx, tx)
+	if err != nil {
+		return "", err
+	}
+	parts, err := rowParts(r.src, inv.Fields, left, types)
+	if err != nil {
+		return "", err
+	}
+	e := normalisedSelect(parts) + "\x00" + rowHash(parts, 0) + " AS tm_h0, " + rowHash(parts, 1) + " AS tm_h1"
+	if r.enc == nil {
+		r.enc = map[string]string{}
+	}
+	r.enc[inv.Name] = e
+	return e, nil
+}
+
 // columnTypes returns the type OID of each column of the source's SELECT.
 func (r *sqlReader) columnTypes(ctx context.Context, tx pgx.Tx) (map[string]uint32, error) {
 	rows, err := tx.Query(ctx, "SELECT * FROM ("+r.src.SQL+") AS "+srcAlias+" LIMIT 0")
@@ -108,8 +130,10 @@ func (r *sqlReader) columnTypes(ctx context.Context, tx pgx.Tx) (map[string]uint
 	return out, rows.Err()
 }
 
-// Checksum returns the range checksum query over the row encoding enc.
+// Checksum returns the range checksum query; enc is the normalised select
+// list and the two row hashes, separated by a NUL byte.
 func (d sqlDialect) Checksum(s *Source, enc string, lo, hi bool) (string, []any) {
+	norm, hashes, _ := strings.Cut(enc, "\x00")
 	var where []string
 	n := 1
 	if lo {
@@ -119,25 +143,33 @@ func (d sqlDialect) Checksum(s *Source, enc string, lo, hi bool) (string, []any)
 	if hi {
 		where = append(where, d.compare(s.Key, "<", n))
 	}
-	q := "SELECT count(*), coalesce(sum(hashtextextended(tm_e, 0)), 0)::text, coalesce(sum(hashtextextended(tm_e, 1)), 0)::text FROM (SELECT " +
-		enc + " AS tm_e FROM (" + s.SQL + ") AS " + srcAlias
+	q := "SELECT count(*), coalesce(sum(tm_h0), 0)::text, coalesce(sum(tm_h1), 0)::text FROM (SELECT " + hashes +
+		" FROM (SELECT " + norm + " FROM (" + s.SQL + ") AS " + srcAlias
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	return q + ") AS tm_c", nil
+	return q + " OFFSET 0) AS tm_n) AS tm_c", nil
 }
 
-// rowEncoding is the SQL text expression encoding a row's key and
-// normalised fields, each length-prefixed ("N" for NULL).
-func rowEncoding(src *Source, fields []*Field, left bool, types map[string]uint32) (string, error) {
+// hashPart is one normalised value of a row, in SQL.
+type hashPart struct {
+	expr   string
+	number bool // an int8 expression, else text
+}
+
+// rowParts returns the SQL expressions of a row's key and normalised fields.
+func rowParts(src *Source, fields []*Field, left bool, types map[string]uint32) ([]hashPart, error) {
 	d := sqlDialect{engine: dburl.Postgres}
-	var parts []string
+	var parts []hashPart
 	for _, k := range src.Key {
-		e := d.col(k) + "::text"
-		if k.Type == KeyTimestamp {
-			e = "floor(extract(epoch from " + d.col(k) + ") * 1000000)::bigint::text"
+		switch k.Type {
+		case KeyInt:
+			parts = append(parts, hashPart{d.col(k) + "::int8", true})
+		case KeyTimestamp:
+			parts = append(parts, hashPart{"(date_part('epoch', " + d.col(k) + ") * 1000000)::int8", true})
+		default:
+			parts = append(parts, hashPart{d.col(k) + "::text", false})
 		}
-		parts = append(parts, lengthPrefixed(e))
 	}
 	for _, f := range fields {
 		col, unit := f.Right, f.RightUnit
@@ -146,39 +178,78 @@ func rowEncoding(src *Source, fields []*Field, left bool, types map[string]uint3
 		}
 		oid, ok := types[col]
 		if !ok {
-			return "", fmt.Errorf("no column %q", col)
+			return nil, fmt.Errorf("no column %q", col)
 		}
-		e, err := fieldSQL(f, srcAlias+"."+pgx.Identifier{col}.Sanitize(), unit, oid)
+		e, number, err := fieldSQL(f, srcAlias+"."+pgx.Identifier{col}.Sanitize(), unit, oid)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		parts = append(parts, lengthPrefixed(e))
+		parts = append(parts, hashPart{e, number})
 	}
-	return strings.Join(parts, " || "), nil
+	return parts, nil
 }
 
-func lengthPrefixed(e string) string {
-	return "coalesce(length(" + e + ")::text || ':' || " + e + ", 'N')"
+// rowHash is the SQL int8 expression hashing the normalised values
+// tm_n.tm_v1.. with seed: a chain of PostgreSQL's extended hash functions,
+// each value hashed whole with the previous hash as its seed (so value
+// boundaries are unambiguous, as with a length prefix), NULL told apart
+// by the seed.
+func rowHash(parts []hashPart, seed int) string {
+	h := fmt.Sprintf("%d::int8", seed)
+	for i, p := range parts {
+		v := fmt.Sprintf("tm_n.tm_v%d", i+1)
+		if p.number {
+			h = numberPart(v, h)
+		} else {
+			h = textPart(v, h)
+		}
+	}
+	return h
 }
 
-// fieldSQL normalises a field in SQL exactly as normalizeValue does in Go,
-// bucketed by the tolerance.
-func fieldSQL(f *Field, c, unit string, oid uint32) (string, error) {
+// normalisedSelect is the select list computing each part once.
+func normalisedSelect(parts []hashPart) string {
+	cols := make([]string, len(parts))
+	for i, p := range parts {
+		cols[i] = fmt.Sprintf("%s AS tm_v%d", p.expr, i+1)
+	}
+	return strings.Join(cols, ", ")
+}
+
+func numberPart(e, h string) string {
+	return "hashint8extended(coalesce(" + e + ", 0), " + h + " # (" + e + " IS NULL)::int::int8)"
+}
+
+func textPart(e, h string) string {
+	return "hashtextextended(coalesce(" + e + ", ''), " + h + " # (" + e + " IS NULL)::int::int8)"
+}
+
+// fieldSQL normalises a field in SQL as normalizeValue does in Go (number
+// tells an int8 expression from a text one), bucketed by the tolerance.
+func fieldSQL(f *Field, c, unit string, oid uint32) (e string, number bool, err error) {
 	tol := tolerance(f)
 	bucket := func(n string) string {
 		if tol > 0 {
-			return fmt.Sprintf("floor((%s) / %d)::bigint::text", n, tol)
+			return fmt.Sprintf("floor((%s)::numeric / %d)::int8", n, tol)
 		}
-		return "(" + n + ")::bigint::text"
+		return n
 	}
+	isInt := oid == pgtype.Int8OID || oid == pgtype.Int4OID || oid == pgtype.Int2OID
 	switch f.Type {
-	case FieldInt:
-		return bucket("round((" + c + ")::numeric)"), nil
-	case FieldDecimal, FieldMoney:
-		if f.Type == FieldDecimal || unit == "major" {
-			return bucket(fmt.Sprintf("round((%s)::numeric * 1e%d)", c, f.Scale)), nil
+	case FieldInt, FieldDecimal, FieldMoney:
+		scale := 0
+		if f.Type == FieldDecimal || f.Type == FieldMoney && unit == "major" {
+			scale = f.Scale
 		}
-		return bucket("round((" + c + ")::numeric)"), nil
+		switch {
+		case isInt && scale == 0:
+			return bucket(c + "::int8"), true, nil
+		case isInt:
+			return bucket(fmt.Sprintf("%s::int8 * %d", c, int64(math.Pow10(scale)))), true, nil
+		case scale == 0:
+			return bucket(c + "::numeric::int8"), true, nil
+		}
+		return bucket(fmt.Sprintf("(%s::numeric * 1e%d)::int8", c, scale)), true, nil
 	case FieldTimestamp:
 		ts := c
 		switch oid {
@@ -186,21 +257,24 @@ func fieldSQL(f *Field, c, unit string, oid uint32) (string, error) {
 			ts = fmt.Sprintf("(%s AT TIME ZONE %s)", c, quoteLiteral(f.TimeZone.String()))
 		case pgtype.TimestamptzOID:
 		default:
-			return "", fmt.Errorf("timestamp field %s is not a timestamp column", f.Name)
+			return "", false, fmt.Errorf("timestamp field %s is not a timestamp column", f.Name)
 		}
-		p := f.Precision.Microseconds()
-		return bucket(fmt.Sprintf("floor(floor(extract(epoch from %s) * 1000000) / %d) * %d", ts, p, p)), nil
+		us := "(date_part('epoch', " + ts + ") * 1000000)::int8"
+		if p := f.Precision.Microseconds(); p > 1 {
+			us = fmt.Sprintf("(floor((%s)::numeric / %d) * %d)::int8", us, p, p)
+		}
+		return bucket(us), true, nil
 	case FieldUUID:
-		return "lower((" + c + ")::text)", nil
+		return "lower((" + c + ")::text)", false, nil
 	case FieldBool:
-		return "CASE WHEN (" + c + ")::boolean THEN '1' ELSE '0' END", nil
+		return "CASE WHEN (" + c + ")::boolean THEN 1 ELSE 0 END", true, nil
 	}
-	e := "(" + c + ")::text"
+	e = "(" + c + ")::text"
 	if f.Trim {
 		e = "btrim(" + e + ")"
 	}
 	if f.IgnoreCase {
 		e = "lower(" + e + ")"
 	}
-	return e, nil
+	return e, false, nil
 }

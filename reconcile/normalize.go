@@ -45,6 +45,9 @@ func normalize(f *Field, raw any, present bool, unit string) norm {
 }
 
 func normalizeValue(f *Field, raw any, unit string) (norm, error) {
+	if i, ok := fastNumber(f, raw, unit); ok {
+		return norm{kind: normValue, i: i}, nil
+	}
 	switch f.Type {
 	case FieldInt:
 		r, err := toRat(raw)
@@ -81,7 +84,10 @@ func normalizeValue(f *Field, raw any, unit string) (norm, error) {
 		}
 		return norm{}, fmt.Errorf("not a bool")
 	}
-	s := displayString(raw)
+	s, ok := raw.(string)
+	if !ok {
+		s = displayString(raw)
+	}
 	if f.Trim {
 		s = strings.TrimSpace(s)
 	}
@@ -204,4 +210,28 @@ func (n norm) render(f *Field) any {
 		return n.i == 1
 	}
 	return n.s
+}
+
+// fastNumber normalises integers and decimal texts without big arithmetic.
+func fastNumber(f *Field, raw any, unit string) (int64, bool) {
+	scale := 0
+	switch {
+	case f.Type == FieldDecimal || f.Type == FieldMoney && unit == "major":
+		scale = f.Scale
+	case f.Type == FieldInt || f.Type == FieldMoney:
+	default:
+		return 0, false
+	}
+	switch x := raw.(type) {
+	case int64:
+		if scale == 0 {
+			return x, true
+		}
+		if x < 1e12 && x > -1e12 && scale <= 6 {
+			return x * int64(math.Pow10(scale)), true
+		}
+	case Decimal:
+		return scaledDecimal(string(x), scale)
+	}
+	return 0, false
 }

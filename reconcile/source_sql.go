@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -106,6 +107,8 @@ func (db *sqlDB) inSnapshot(ctx context.Context, f func(tx pgx.Tx) error) error 
 type sqlReader struct {
 	db  *sqlDB
 	src *Source
+	mu  sync.Mutex
+	enc map[string]string // checksum row encoding per invariant
 }
 
 func (r *sqlReader) CanRange() bool { return true }
@@ -118,6 +121,11 @@ func (r *sqlReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
 	return collectRows(rows, r.src)
 }
 
+// samplesPerRange is how many sampled keys stand for one range.
+const samplesPerRange = 20
+
+// Quantiles cuts at keys of a random sample (about samplesPerRange keys per
+// range), so the cuts are real keys near the true quantiles.
 func (r *sqlReader) Quantiles(ctx context.Context, n int, perRange int64) ([][]any, int64, error) {
 	var out [][]any
 	var count int64
@@ -128,36 +136,47 @@ func (r *sqlReader) Quantiles(ctx context.Context, n int, perRange int64) ([][]a
 		if perRange > 0 && count/perRange > int64(n) {
 			n = int(count / perRange)
 		}
-		step := count / int64(n)
-		if n <= 1 || step < 1 {
+		if n <= 1 || count < 2 {
 			return nil
 		}
-		rows, err := tx.Query(ctx, r.db.d.Quantiles(r.src), step)
+		frac := min(1, float64(n*samplesPerRange)/float64(count))
+		rows, err := tx.Query(ctx, r.db.d.Sample(r.src), frac)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := rows.Values()
-			if err != nil {
-				return err
-			}
-			key := make([]any, len(v))
-			for i, x := range v {
-				if key[i], err = keyValue(r.src.Key[i].Type, sqlValue(x, 0)); err != nil {
-					return err
-				}
-			}
-			if int64(len(out)) < int64(n-1) {
-				out = append(out, key)
-			}
+		sample, err := collectKeys(rows, r.src)
+		if err != nil {
+			return err
 		}
-		return rows.Err()
+		step := max(1, len(sample)/n)
+		for i := step; i < len(sample) && len(out) < n-1; i += step {
+			out = append(out, sample[i])
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("source %s: quantiles: %w", r.src.Name, err)
 	}
 	return out, count, nil
+}
+
+func collectKeys(rows pgx.Rows, src *Source) ([][]any, error) {
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		key := make([]any, len(v))
+		for i, x := range v {
+			if key[i], err = keyValue(src.Key[i].Type, sqlValue(x, 0)); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, key)
+	}
+	return out, rows.Err()
 }
 
 // keyParams converts canonical key values to query parameters.

@@ -145,16 +145,17 @@ func canonicalKey(key []KeyColumn, vals []any) []any {
 
 // columns maps a result's columns: names, OIDs and key positions.
 type columns struct {
-	names []string
-	oids  []uint32
-	key   []int
+	names   []string
+	oids    []uint32
+	formats []int16
+	key     []int
 }
 
 func columnsOf(rows pgx.Rows, src *Source) *columns {
 	fds := rows.FieldDescriptions()
-	c := &columns{names: make([]string, len(fds)), oids: make([]uint32, len(fds)), key: make([]int, len(src.Key))}
+	c := &columns{names: make([]string, len(fds)), oids: make([]uint32, len(fds)), formats: make([]int16, len(fds)), key: make([]int, len(src.Key))}
 	for i, fd := range fds {
-		c.names[i], c.oids[i] = fd.Name, fd.DataTypeOID
+		c.names[i], c.oids[i], c.formats[i] = fd.Name, fd.DataTypeOID, fd.Format
 	}
 	for i, k := range src.Key {
 		c.key[i] = -1
@@ -168,14 +169,11 @@ func columnsOf(rows pgx.Rows, src *Source) *columns {
 }
 
 func scanRow(rows pgx.Rows, src *Source, c *columns) (*Row, error) {
-	raw, err := rows.Values()
+	raw, err := decodeRow(rows, c)
 	if err != nil {
 		return nil, err
 	}
 	row := &Row{Names: c.names, Vals: raw, KeyVals: make([]any, len(src.Key))}
-	for i, v := range raw {
-		raw[i] = sqlValue(v, c.oids[i])
-	}
 	for i, j := range c.key {
 		if j < 0 {
 			return nil, fmt.Errorf("the query returns no key column %q", src.Key[i].Name)
@@ -187,6 +185,28 @@ func scanRow(rows pgx.Rows, src *Source, c *columns) (*Row, error) {
 		return nil, fmt.Errorf("row %s: %w", keyString(row.KeyVals), err)
 	}
 	return row, nil
+}
+
+// decodeRow decodes the current row: common types directly from their wire
+// bytes, anything else through pgx.
+func decodeRow(rows pgx.Rows, c *columns) ([]any, error) {
+	rawBytes := rows.RawValues()
+	out := make([]any, len(rawBytes))
+	for i, b := range rawBytes {
+		v, ok := decodeBinary(c.oids[i], c.formats[i], b)
+		if !ok {
+			vals, err := rows.Values()
+			if err != nil {
+				return nil, err
+			}
+			for j, x := range vals {
+				vals[j] = sqlValue(x, c.oids[j])
+			}
+			return vals, nil
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // sqlValue converts a pgx value to a source value (int64, float64, Decimal,

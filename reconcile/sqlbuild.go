@@ -87,15 +87,11 @@ func (d sqlDialect) Count(s *Source) string {
 	return "SELECT count(*) FROM (" + s.SQL + ") AS " + srcAlias
 }
 
-// Quantiles returns the query of every $1-th key in key order.
-func (d sqlDialect) Quantiles(s *Source) string {
-	cols := make([]string, len(s.Key))
-	for i, c := range s.Key {
-		cols[i] = pgx.Identifier{c.Name}.Sanitize()
-	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM (SELECT " + strings.Join(prefixed(s.Key, d), ", ") +
-		", row_number() OVER (ORDER BY " + d.orderBy(s.Key) + ") AS tm_rn FROM (" + s.SQL + ") AS " + srcAlias +
-		") AS tm_q WHERE tm_rn % $1 = 0 ORDER BY tm_rn"
+// Sample returns the query of a random sample (fraction $1) of the keys,
+// in key order: quantiles are cut from it without sorting every row.
+func (d sqlDialect) Sample(s *Source) string {
+	return "SELECT * FROM (SELECT " + strings.Join(prefixed(s.Key, d), ", ") + " FROM (" + s.SQL + ") AS " + srcAlias +
+		" WHERE random() < $1 OFFSET 0) AS " + srcAlias + " ORDER BY " + d.orderBy(s.Key)
 }
 
 func prefixed(key []KeyColumn, d sqlDialect) []string {

@@ -27,7 +27,7 @@ func TestSQLBuilderGolden(t *testing.T) {
 			"-- page from a key, below hi", d.Page(src, true, true, 500),
 			"-- lookup", d.Lookup(src),
 			"-- count", d.Count(src),
-			"-- quantiles", d.Quantiles(src),
+			"-- key sample", d.Sample(src),
 		} {
 			if line != "" {
 				b.WriteString(line + "\n")
