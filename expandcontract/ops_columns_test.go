@@ -69,6 +69,20 @@ operations:
 			h.eq("raw", `SELECT count(*) FROM pg_indexes WHERE tablename = 'users'`, "1")
 		},
 	}, {
+		name:  "add_column_up_subquery",
+		setup: usersSetup + `CREATE TABLE names (id int, name text); INSERT INTO names SELECT g, 'N' || g FROM generate_series(1, 60) g;`,
+		migration: `
+operations:
+  - add_column:
+      table: users
+      up: SELECT name FROM names WHERE names.id = age
+      column: {name: alias, type: text, nullable: true}`,
+		afterExpand: func(h *hooks) {
+			h.eq("new", `SELECT alias FROM users WHERE id = 5`, "N5")
+			h.on("old", `INSERT INTO users (name, age) VALUES ('q', 42)`)
+			h.eq("new", `SELECT alias FROM users WHERE name = 'q'`, "N42")
+		},
+	}, {
 		name:  "drop_column",
 		setup: usersSetup,
 		migration: `

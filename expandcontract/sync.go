@@ -16,7 +16,12 @@ func (p *Planner) addSync() {
 	for _, t := range p.syncT {
 		fn := d.Table(p.Schema, p.syncName(t))
 		var b strings.Builder
-		fmt.Fprintf(&b, "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $tm$\nBEGIN\n", fn)
+		fmt.Fprintf(&b, "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $tm$\n", fn)
+		if _, ok := d.(Postgres); ok {
+			// in up/down subqueries a name is first the other table's column
+			b.WriteString("#variable_conflict use_column\n")
+		}
+		b.WriteString("BEGIN\n")
 		fmt.Fprintf(&b, "  IF %s THEN\n", d.IsNewVersion(p.plan.VersionSchema))
 		p.syncBlock(&b, t, true)
 		b.WriteString("  ELSE\n")
