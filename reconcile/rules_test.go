@@ -77,3 +77,24 @@ func TestShopRulesParse(t *testing.T) {
 		t.Errorf("money field: %+v", f)
 	}
 }
+
+// The example in the README parses.
+func TestReadmeExampleParses(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "readme", "reconcile.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(data), "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml block")
+	}
+	r, err := ParseRulesEnv(strings.NewReader(block), "README", envOf(map[string]string{
+		"ORDERS_URL": "postgres://a@h/o", "PAYMENTS_URL": "postgres://a@h/p", "INVENTORY_URL": "mongodb://h/i", "EVENTS_FILE": "/tmp/e.jsonl"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Invariants) != 6 {
+		t.Errorf("%d invariants", len(r.Invariants))
+	}
+}
