@@ -69,10 +69,10 @@ func BenchmarkReconcileOrdersPayments(b *testing.B) {
 	b.ResetTimer()
 	copyDur := benchCopy(b, ordersURL, "SELECT id, total_cents, status, paid_at FROM orders ORDER BY id", paymentsURL,
 		"SELECT order_id, amount, status, captured_at FROM payments ORDER BY order_id")
-	full, peak := benchCheck(b, rules, CheckOptions{Workers: 2, NoChecksums: true, NoState: true}, 0)
+	full, peak := benchCheck(b, rules, CheckOptions{Workers: 4, NoChecksums: true, NoState: true}, 0)
 	benchLoad(b, paymentsURL, `UPDATE payments SET amount = amount + 1 WHERE order_id IN (SELECT (i * 7919) % `+fmt.Sprint(n)+` + 1 FROM generate_series(1, 100) i)`)
-	fullDiff, _ := benchCheck(b, rules, CheckOptions{Workers: 2, NoChecksums: true, NoState: true}, 100)
-	sums, peak2 := benchCheck(b, rules, CheckOptions{Workers: 2, NoState: true}, 100)
+	fullDiff, _ := benchCheck(b, rules, CheckOptions{Workers: 4, NoChecksums: true, NoState: true}, 100)
+	sums, peak2 := benchCheck(b, rules, CheckOptions{Workers: 4, NoState: true}, 100)
 	rows := float64(2 * n)
 	b.ReportMetric(rows/copyDur.Seconds(), "copy-rows/s")
 	b.ReportMetric(rows/full.Seconds(), "compare-rows/s")

@@ -22,6 +22,12 @@ type sqlStream struct {
 	from []any // the next page starts at this key (inclusive)
 	done bool
 	cols *columns
+	next chan pageResult // the page being read ahead, if any
+}
+
+type pageResult struct {
+	rows []*Row
+	err  error
 }
 
 func (r *sqlReader) Stream(ctx context.Context, rng Range) (stream, error) {
@@ -46,6 +52,10 @@ func (r *sqlReader) Stream(ctx context.Context, rng Range) (stream, error) {
 }
 
 func (s *sqlStream) Close(ctx context.Context) {
+	if s.next != nil {
+		<-s.next // the connection is busy until the read-ahead ends
+		s.next = nil
+	}
 	if s.tx != nil {
 		_ = s.tx.Rollback(ctx)
 		s.conn.Release()
@@ -53,16 +63,35 @@ func (s *sqlStream) Close(ctx context.Context) {
 	}
 }
 
+// Next returns the next row. While a page is consumed, the next one is
+// read ahead on the stream's connection, so the database and the merge
+// work at the same time.
 func (s *sqlStream) Next(ctx context.Context) (*Row, error) {
 	if s.pos < len(s.page) {
 		s.pos++
 		return s.page[s.pos-1], nil
 	}
-	if s.done {
+	var res pageResult
+	switch {
+	case s.next != nil:
+		res = <-s.next
+		s.next = nil
+	case s.done:
 		return nil, nil
+	default:
+		res.rows, res.err = s.fetch(ctx)
 	}
-	if err := s.fetch(ctx); err != nil {
-		return nil, fmt.Errorf("source %s: %w", s.r.src.Name, err)
+	if res.err != nil {
+		return nil, fmt.Errorf("source %s: %w", s.r.src.Name, res.err)
+	}
+	s.page, s.pos = res.rows, 0
+	if !s.done {
+		ch := make(chan pageResult, 1)
+		s.next = ch
+		go func() {
+			rows, err := s.fetch(ctx)
+			ch <- pageResult{rows, err}
+		}()
 	}
 	if len(s.page) == 0 {
 		return nil, nil
@@ -76,17 +105,17 @@ func (s *sqlStream) Next(ctx context.Context) (*Row, error) {
 // key, by the next page), and a page that is one key only is read again
 // with a doubled limit. Memory is bounded by the batch size or the largest
 // key group, whichever is larger.
-func (s *sqlStream) fetch(ctx context.Context) error {
+func (s *sqlStream) fetch(ctx context.Context) ([]*Row, error) {
 	src := s.r.src
 	limit := src.Batch
 	for {
 		rows, err := s.query(ctx, limit)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(rows) < limit {
-			s.page, s.done = rows, true
-			return nil
+			s.done = true
+			return rows, nil
 		}
 		last := rows[len(rows)-1].Key
 		cut := len(rows)
@@ -94,9 +123,8 @@ func (s *sqlStream) fetch(ctx context.Context) error {
 			cut--
 		}
 		if cut > 0 {
-			s.page = rows[:cut]
 			s.from = canonicalKey(src.Key, rows[cut].KeyVals)
-			return nil
+			return rows[:cut], nil
 		}
 		limit *= 2
 	}
