@@ -71,7 +71,7 @@ func (r *run) endPass(ctx context.Context, s *migState, p *Progress, maxPasses i
 		return r.saveRenew(ctx, s)
 	}
 	p.Pass++
-	p.Cursor = bson.RawValue{}
+	p.Cursor, p.Upper, p.UpperSet = bson.RawValue{}, bson.RawValue{}, false
 	p.PassScanned, p.PassWritten, p.PassMissed = 0, 0, 0
 	return r.saveRenew(ctx, s)
 }
@@ -80,7 +80,14 @@ func (r *run) endPass(ctx context.Context, s *migState, p *Progress, maxPasses i
 // need with conditional updates, and saves the cursor. It returns the number
 // of documents read (0 at the end of a pass).
 func (r *run) batch(ctx context.Context, s *migState, spec *syncSpec, p *Progress, dir direction, point string) (int, error) {
-	docs, err := r.readBatch(ctx, spec, p.Cursor)
+	if !p.UpperSet {
+		up, err := r.maxID(ctx, spec.Collection)
+		if err != nil {
+			return 0, err
+		}
+		p.Upper, p.UpperSet = up, true
+	}
+	docs, err := r.readBatch(ctx, spec, p.Cursor, p.Upper)
 	if err != nil || len(docs) == 0 {
 		return 0, err
 	}
@@ -94,16 +101,14 @@ func (r *run) batch(ctx context.Context, s *migState, spec *syncSpec, p *Progres
 			models = append(models, m)
 		}
 	}
-	if len(models) > 0 {
-		res, err := r.coll(spec.Collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-		if err != nil {
-			return 0, fmt.Errorf("backfill %s: %w", spec.Collection, err)
-		}
-		p.PassWritten += res.MatchedCount
-		p.Written += res.MatchedCount
-		p.PassMissed += int64(len(models)) - res.MatchedCount
-		p.Missed += int64(len(models)) - res.MatchedCount
+	matched, err := r.bulkWrite(ctx, spec.Collection, models)
+	if err != nil {
+		return 0, err
 	}
+	p.PassWritten += matched
+	p.Written += matched
+	p.PassMissed += int64(len(models)) - matched
+	p.Missed += int64(len(models)) - matched
 	r.hook(point + ":written")
 	p.Cursor = docs[len(docs)-1].Lookup("_id")
 	p.PassScanned += int64(len(docs))
@@ -130,11 +135,15 @@ func (spec *syncSpec) model(doc bson.Raw, dir direction) (mongo.WriteModel, erro
 	return spec.update(doc, d)
 }
 
-func (r *run) readBatch(ctx context.Context, spec *syncSpec, cursor bson.RawValue) ([]bson.Raw, error) {
-	filter := bson.D{}
-	if cursor.Type != 0 {
-		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: cursor}}}}
+func (r *run) readBatch(ctx context.Context, spec *syncSpec, cursor, upper bson.RawValue) ([]bson.Raw, error) {
+	if upper.Type == 0 {
+		return nil, nil
 	}
+	rng := bson.D{{Key: "$lte", Value: upper}}
+	if cursor.Type != 0 {
+		rng = append(rng, bson.E{Key: "$gt", Value: cursor})
+	}
+	filter := bson.D{{Key: "_id", Value: rng}}
 	proj := bson.D{{Key: "_id", Value: 1}}
 	for _, f := range spec.fields() {
 		proj = append(proj, bson.E{Key: f, Value: 1})
@@ -153,4 +162,38 @@ func (r *run) readBatch(ctx context.Context, spec *syncSpec, cursor bson.RawValu
 		return nil, fmt.Errorf("read %s: %w", spec.Collection, err)
 	}
 	return docs, nil
+}
+
+// maxStatements bounds the update statements of one command: FerretDB v1.24
+// (SQLite) holds a database connection per statement until the command ends
+// and deadlocks once its pool of 100 is exhausted.
+var maxStatements = 1
+
+// bulkWrite runs the conditional updates, unordered, in commands of at most
+// maxStatements, and returns how many matched.
+func (r *run) bulkWrite(ctx context.Context, coll string, models []mongo.WriteModel) (int64, error) {
+	var matched int64
+	for len(models) > 0 {
+		n := min(len(models), maxStatements)
+		res, err := r.coll(coll).BulkWrite(ctx, models[:n], options.BulkWrite().SetOrdered(false))
+		if err != nil {
+			return matched, fmt.Errorf("backfill %s: %w", coll, err)
+		}
+		matched += res.MatchedCount
+		models = models[n:]
+	}
+	return matched, nil
+}
+
+// maxID returns the collection's largest _id (zero RawValue when empty).
+func (r *run) maxID(ctx context.Context, coll string) (bson.RawValue, error) {
+	opts := options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}}).SetProjection(bson.D{{Key: "_id", Value: 1}})
+	raw, err := r.coll(coll).FindOne(ctx, bson.D{}, opts).Raw()
+	if err == mongo.ErrNoDocuments {
+		return bson.RawValue{}, nil
+	}
+	if err != nil {
+		return bson.RawValue{}, fmt.Errorf("read last _id of %s: %w", coll, err)
+	}
+	return raw.Lookup("_id"), nil
 }

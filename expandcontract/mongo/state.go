@@ -47,6 +47,11 @@ type Progress struct {
 	Collection string        `bson:"collection" json:"collection"`
 	Pass       int           `bson:"pass" json:"pass"`
 	Cursor     bson.RawValue `bson:"cursor,omitempty" json:"-"`
+	// Upper is the largest _id when the pass began: documents inserted
+	// during a pass wait for the next one, so a pass always ends.
+	Upper bson.RawValue `bson:"upper,omitempty" json:"-"`
+	// UpperSet is true once Upper was read for the current pass.
+	UpperSet bool `bson:"upper_set" json:"-"`
 	// PassScanned/PassWritten/PassMissed count the current pass; a pass that
 	// writes and misses nothing means the collection has converged.
 	PassScanned int64 `bson:"pass_scanned" json:"pass_scanned"`
