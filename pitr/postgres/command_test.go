@@ -14,6 +14,7 @@ import (
 // command or one that prints errors and exits 0 stops the snapshot (exit
 // 3); a good one is recorded with its output.
 func TestCommandBaseBackup(t *testing.T) {
+	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
 	p := open(t, pg.URL)
 	ctx := ctxT(t)

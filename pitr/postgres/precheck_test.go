@@ -23,6 +23,7 @@ func wantPrecondition(t *testing.T, err error, msg string) {
 }
 
 func TestPreconditionArchivingOff(t *testing.T) {
+	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{})
 	p := open(t, pg.URL)
 	_, err := p.Create(ctxT(t), pitr.CreateOptions{Label: "x"})
@@ -30,6 +31,7 @@ func TestPreconditionArchivingOff(t *testing.T) {
 }
 
 func TestPreconditionNoBaseBackup(t *testing.T) {
+	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
 	p := open(t, pg.URL)
 	_, err := p.Create(ctxT(t), pitr.CreateOptions{Label: "x"})
@@ -40,6 +42,7 @@ func TestPreconditionNoBaseBackup(t *testing.T) {
 }
 
 func TestPreconditionArchiverFailing(t *testing.T) {
+	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true, Settings: map[string]string{"archive_command": "'false'"}})
 	c := connect(t, pg.URL)
 	exec(t, c, `CREATE TABLE t(x int); INSERT INTO t VALUES (1)`)
@@ -54,6 +57,7 @@ func TestPreconditionArchiverFailing(t *testing.T) {
 }
 
 func TestPreconditionWALLevelMinimal(t *testing.T) {
+	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{Settings: map[string]string{"wal_level": "minimal", "max_wal_senders": "0"}})
 	p := open(t, pg.URL)
 	_, err := p.Create(ctxT(t), pitr.CreateOptions{Label: "x"})
@@ -61,6 +65,7 @@ func TestPreconditionWALLevelMinimal(t *testing.T) {
 }
 
 func TestPreconditionPrivilege(t *testing.T) {
+	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
 	c := connect(t, pg.URL)
 	exec(t, c, `CREATE ROLE deployer LOGIN PASSWORD 'pw'; GRANT CREATE ON DATABASE postgres TO deployer`)

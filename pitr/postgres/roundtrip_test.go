@@ -14,6 +14,7 @@ import (
 // updates, deletes, a dropped table), restore into a new directory: exactly
 // the pre-deploy data, nothing after.
 func TestClusterRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"plain", "tar"} {
 		t.Run(format, func(t *testing.T) { testRoundTrip(t, format) })
 	}

@@ -20,6 +20,7 @@ import (
 // --discard-newer, then puts back exactly the snapshot; the other table
 // keeps its newer rows.
 func TestTableSnapshotAndRestore(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"schema", "file"} {
 		t.Run(mode, func(t *testing.T) { testTableSnapshot(t, mode) })
 	}

@@ -16,6 +16,7 @@ import (
 // TestVerifyDrill: a drill restore passes; after a WAL segment between the
 // base backup and the marker is removed from the archive it fails (exit 4).
 func TestVerifyDrill(t *testing.T) {
+	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
 	ctx := ctxT(t)
 	c := connect(t, pg.URL)
