@@ -25,6 +25,7 @@ type OpAlterColumn struct {
 	final           string
 	notNull         bool
 	rename          *OpRenameColumn
+	force           bool // duplicate even without a type or constraint change (create_constraint)
 	dupIdx          []dupIndex
 	dupCon          []dupConstraint
 }
@@ -79,10 +80,11 @@ func (op *OpAlterColumn) Kind() string { return "alter_column" }
 
 // duplicates tells whether the change needs a new column.
 func (op *OpAlterColumn) duplicates() bool {
-	return op.Type != "" || op.Nullable != nil || op.Unique != nil || op.Check != nil || op.References != nil
+	return op.force || op.Type != "" || op.Nullable != nil || op.Unique != nil || op.Check != nil || op.References != nil
 }
 
 func (op *OpAlterColumn) Start(p *Planner) error {
+	op.dupIdx, op.dupCon, op.rename = nil, nil, nil
 	t, c, err := p.column(op.Table, op.Column)
 	if err != nil {
 		return err
@@ -182,7 +184,6 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 	p.SyncUp(t, op.phys, up)
 	p.VerifyUp(t, op.phys, up)
 	p.SyncDown(t, oldPhys, down)
-	op.Column = oldPhys
 	return nil
 }
 

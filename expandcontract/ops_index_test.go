@@ -77,6 +77,39 @@ operations:
 			h.eq("raw", `SELECT count(*) FROM pg_indexes WHERE tablename IN ('users', 'teams')`, "1")
 		},
 	}, {
+		name: "create_constraint_with_up_down",
+		setup: usersSetup + `UPDATE users SET age = -age WHERE id % 10 = 0; CREATE TABLE teams (id int PRIMARY KEY); INSERT INTO teams VALUES (1);
+			ALTER TABLE users ADD COLUMN team int; UPDATE users SET team = id % 3;`,
+		migration: `
+operations:
+  - create_constraint:
+      {name: users_age_pos, table: users, type: check, check: "age >= 0", columns: [age], up: {age: "abs(age)"}, down: {age: age}}
+  - create_constraint:
+      name: users_team_fk
+      table: users
+      type: foreign_key
+      columns: [team]
+      references: {table: teams, columns: [id]}
+      up: {team: "CASE WHEN team = 1 THEN 1 END"}
+      down: {team: team}
+  - create_constraint:
+      {name: users_name_email_uq, table: users, type: unique, columns: [name, email], up: {name: name, email: email}, down: {name: name, email: email}}`,
+		afterExpand: func(h *hooks) {
+			h.on("old", `INSERT INTO users (name, age, team) VALUES ('o', -5, 2)`) // old version is not held to the new constraints
+			h.eq("new", `SELECT age::text || '/' || coalesce(team::text, 'NULL') FROM users WHERE name = 'o'`, "5/NULL")
+			h.eq("old", `SELECT age FROM users WHERE name = 'o'`, "-5")
+			h.fails("new", `INSERT INTO users (name, age) VALUES ('n', -1)`, "users_age_pos")
+			h.fails("new", `INSERT INTO users (name, team) VALUES ('n', 2)`, "users_team_fk")
+			h.fails("new", `INSERT INTO users (name, email) VALUES ('user1', 'u1@x')`, "duplicate key")
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT count(*) FROM pg_constraint WHERE convalidated AND conname IN ('users_age_pos', 'users_team_fk', 'users_name_email_uq')`, "3")
+			h.eq("old", `SELECT count(*) FROM users WHERE age < 0`, "0")
+		},
+		afterRollback: func(h *hooks) {
+			h.eq("old", `SELECT count(*) FROM users WHERE age < 0`, "6")
+		},
+	}, {
 		name:  "drop_rename_constraints",
 		setup: usersSetup + `ALTER TABLE users ADD CONSTRAINT age_pos CHECK (age > 0), ADD CONSTRAINT name_email UNIQUE (name, email), ADD CONSTRAINT old_name CHECK (length(name) < 100);`,
 		migration: `
