@@ -20,8 +20,8 @@ type Engines struct {
 type Snapshotter interface {
 	// CreateSnapshot is idempotent: an existing label returns its snapshot.
 	CreateSnapshot(ctx context.Context, target *dburl.URL, req SnapshotRequest) (SnapshotInfo, error)
-	// RestoreSnapshot restores the label's tables into the live database.
-	RestoreSnapshot(ctx context.Context, target *dburl.URL, label string, tables []string) (RestoreInfo, error)
+	// RestoreSnapshot restores the snapshot's tables into the live database.
+	RestoreSnapshot(ctx context.Context, target *dburl.URL, req RestoreRequest) (RestoreInfo, error)
 	// LastSnapshot returns the newest snapshot, or nil when there is none.
 	LastSnapshot(ctx context.Context, target *dburl.URL) (*SnapshotInfo, error)
 }
@@ -30,6 +30,14 @@ type Snapshotter interface {
 type SnapshotRequest struct {
 	Label  string
 	Tables []string // table (or collection) snapshot; empty: marker only
+}
+
+// RestoreRequest asks for a table restore.
+type RestoreRequest struct {
+	Label  string
+	Tables []string // empty: every table the snapshot covers
+	// DiscardNewer restores even when the rows changed after the snapshot.
+	DiscardNewer bool
 }
 
 // SnapshotInfo describes a snapshot.

@@ -47,7 +47,8 @@ func (p PITR) CreateSnapshot(ctx context.Context, t *dburl.URL, req SnapshotRequ
 // RestoreSnapshot restores the snapshot's table copies into the live
 // database. A whole-cluster restore goes into a new data directory and needs
 // a switch-over, so it is `tidemark snapshot restore`'s job, not a rollback's.
-func (p PITR) RestoreSnapshot(ctx context.Context, t *dburl.URL, label string, tables []string) (RestoreInfo, error) {
+func (p PITR) RestoreSnapshot(ctx context.Context, t *dburl.URL, req RestoreRequest) (RestoreInfo, error) {
+	label, tables := req.Label, req.Tables
 	prov, err := p.open(ctx, t)
 	if err != nil {
 		return RestoreInfo{}, err
@@ -61,7 +62,7 @@ func (p PITR) RestoreSnapshot(ctx context.Context, t *dburl.URL, label string, t
 		return RestoreInfo{}, errkind.Preconditionf("snapshot %s copied no tables, so it cannot be restored in place: restore the cluster with `tidemark snapshot restore %s --target-dir DIR` and switch over", label, label)
 	}
 	t0 := time.Now()
-	r, err := prov.Restore(ctx, label, pitr.RestoreOptions{Tables: tables, AllTables: len(tables) == 0})
+	r, err := prov.Restore(ctx, label, pitr.RestoreOptions{Tables: tables, AllTables: len(tables) == 0, DiscardNewer: req.DiscardNewer})
 	if err != nil {
 		return RestoreInfo{}, err
 	}

@@ -231,3 +231,30 @@ func yamlError(name string, err error) error {
 	}
 	return errkind.Usagef("%s:%s: %s", name, m[1], m[3])
 }
+
+// NewFleet builds a fleet from services defined in code: names unique,
+// databases valid, dependencies known, no cycle.
+func NewFleet(stateURL string, services []Service) (*Fleet, error) {
+	f := &Fleet{StateURL: stateURL, byName: map[string]int{}}
+	for _, s := range services {
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := f.byName[s.Name]; dup {
+			return nil, errkind.Usagef("service %q listed twice", s.Name)
+		}
+		f.byName[s.Name] = len(f.Services)
+		f.Services = append(f.Services, s)
+	}
+	for _, s := range f.Services {
+		for _, dep := range s.DependsOn {
+			if _, ok := f.byName[dep]; !ok {
+				return nil, errkind.Usagef("service %s depends on unknown service %q", s.Name, dep)
+			}
+		}
+	}
+	if cyc := f.cycle(); cyc != nil {
+		return nil, errkind.Usagef("dependency cycle: %s", strings.Join(cyc, " -> "))
+	}
+	return f, nil
+}

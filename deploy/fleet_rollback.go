@@ -22,8 +22,9 @@ type Selection struct {
 // FleetRollbackOptions configures RollbackFleet.
 type FleetRollbackOptions struct {
 	Selection
-	Reason  string
-	Restore bool
+	Reason       string
+	Restore      bool
+	DiscardNewer bool
 	// Parallel bounds how many services roll back at once (default 4).
 	Parallel int
 }
@@ -118,7 +119,7 @@ func rollbackOne(ctx context.Context, dep DeployerFunc, s Service, o FleetRollba
 	out := ServiceOutcome{Service: s.Name, Release: o.Release}
 	d, err := dep(ctx, s)
 	if err == nil {
-		out.Result, err = d.Rollback(ctx, s, RollbackOptions{Release: o.Release, Reason: o.Reason, Restore: o.Restore})
+		out.Result, err = d.Rollback(ctx, s, RollbackOptions{Release: o.Release, Reason: o.Reason, Restore: o.Restore, DiscardNewer: o.DiscardNewer})
 	}
 	out.Duration = time.Since(t0)
 	switch {

@@ -19,6 +19,8 @@ type RollbackOptions struct {
 	// Restore restores the release's pre-deploy snapshot (its tables)
 	// instead of undoing the migrations.
 	Restore bool
+	// DiscardNewer lets Restore overwrite rows changed after the snapshot.
+	DiscardNewer bool
 }
 
 // RollbackResult is what Rollback did and the state the data is in.
@@ -102,7 +104,7 @@ func (res *RollbackResult) problems() error {
 
 func (d *Deployer) rollbackSteps(ctx context.Context, r *runner, j *journal, s Service, o RollbackOptions, res *RollbackResult) error {
 	if o.Restore {
-		if err := d.restoreStep(ctx, r, s, res); err != nil {
+		if err := d.restoreStep(ctx, r, s, o, res); err != nil {
 			return err
 		}
 	} else if err := d.undoSteps(ctx, r, j, s, res); err != nil {
@@ -122,12 +124,12 @@ func (d *Deployer) rollbackSteps(ctx context.Context, r *runner, j *journal, s S
 	})
 }
 
-func (d *Deployer) restoreStep(ctx context.Context, r *runner, s Service, res *RollbackResult) error {
+func (d *Deployer) restoreStep(ctx context.Context, r *runner, s Service, o RollbackOptions, res *RollbackResult) error {
 	return r.run("restore", func() (string, bool, error) {
 		if d.Engines.Snapshots == nil {
 			return "", false, errkind.Usagef("--restore: no snapshot engine for %s", s.Name)
 		}
-		info, err := d.Engines.Snapshots.RestoreSnapshot(ctx, s.target(), SnapshotLabel(s.Name, res.Release), s.SnapshotTables)
+		info, err := d.Engines.Snapshots.RestoreSnapshot(ctx, s.target(), RestoreRequest{Label: SnapshotLabel(s.Name, res.Release), Tables: s.SnapshotTables, DiscardNewer: o.DiscardNewer})
 		res.Restore = &info
 		return "restored " + info.Label + " " + info.Detail, false, err
 	})

@@ -91,6 +91,7 @@ func (a *app) deployFinishCmd(f *deployFlags) *cobra.Command {
 type rollbackFlags struct {
 	reason   string
 	restore  bool
+	discard  bool
 	all      bool
 	parallel int
 }
@@ -115,6 +116,7 @@ services they depend on, --parallel at a time.`,
 	}
 	cmd.Flags().StringVar(&rf.reason, "reason", "", "why (recorded with the rollback; required)")
 	cmd.Flags().BoolVar(&rf.restore, "restore", false, "restore the pre-deploy snapshot's tables instead of undoing migrations")
+	cmd.Flags().BoolVar(&rf.discard, "discard-newer", false, "with --restore: overwrite rows changed after the snapshot")
 	cmd.Flags().BoolVar(&rf.all, "all", false, "with --fleet: every service")
 	cmd.Flags().IntVar(&rf.parallel, "parallel", 4, "with --fleet: services rolled back at once")
 	return cmd

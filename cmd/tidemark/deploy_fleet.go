@@ -29,7 +29,7 @@ func (a *app) fleetRollback(ctx context.Context, s *deploySession, rf *rollbackF
 		sel.Services = strings.Split(s.f.service, ",")
 	}
 	res, err := deploy.RollbackFleet(ctx, fl, s.fleetDeployers(fl), deploy.FleetRollbackOptions{
-		Selection: sel, Reason: rf.reason, Restore: rf.restore, Parallel: rf.parallel})
+		Selection: sel, Reason: rf.reason, Restore: rf.restore, DiscardNewer: rf.discard, Parallel: rf.parallel})
 	if res == nil {
 		return err
 	}
@@ -66,7 +66,9 @@ func (a *app) deployStatus(ctx context.Context, f *deployFlags, parallel int) (e
 		if err != nil {
 			return err
 		}
-		fl = &deploy.Fleet{StateURL: f.stateURL, Services: []deploy.Service{svc}}
+		if fl, err = deploy.NewFleet(f.stateURL, []deploy.Service{svc}); err != nil {
+			return err
+		}
 	}
 	res := deploy.FleetStatus(ctx, fl, s.fleetDeployers(fl), parallel)
 	return a.render(res, func(w io.Writer) { renderFleetStatus(w, res) })

@@ -107,7 +107,7 @@ func (a *app) deployRollback(ctx context.Context, f *deployFlags, rf *rollbackFl
 	if err != nil {
 		return err
 	}
-	res, err := d.Rollback(ctx, svc, deploy.RollbackOptions{Release: f.release, Reason: rf.reason, Restore: rf.restore})
+	res, err := d.Rollback(ctx, svc, deploy.RollbackOptions{Release: f.release, Reason: rf.reason, Restore: rf.restore, DiscardNewer: rf.discard})
 	if res == nil {
 		return err
 	}
