@@ -62,77 +62,64 @@ func retryable(err error) bool {
 	return false
 }
 
-// batchOnce runs one batch and saves the cursor in the same transaction.
+// batchOnce runs one batch and saves the cursor atomically with it: a
+// keyset batch is one statement; a ctid batch is a short transaction.
 func (r *runner) batchOnce(ctx context.Context) (batch, error) {
 	start := time.Now()
+	var b batch
+	var err error
+	if r.t.byCtid() {
+		b, err = r.blockBatchTx(ctx)
+	} else {
+		b, err = r.keyBatch(ctx)
+	}
+	b.took = time.Since(start)
+	return b, err
+}
+
+// keyBatch updates the next r.size rows after the cursor; when fewer are
+// left, the final statement updates the rest and marks the job done.
+func (r *runner) keyBatch(ctx context.Context) (batch, error) {
+	last := r.cur.LastKey
+	args := append([]any{r.job.ID, r.size - 1}, strs(last)...)
+	sql := r.st.batchNext
+	if last == nil {
+		sql = r.st.batchFirst
+	}
+	var b batch
+	if err := r.conn.QueryRow(ctx, sql, args...).Scan(&b.rows, &b.last); err != nil {
+		return batch{}, fmt.Errorf("update batch: %w", err)
+	}
+	if b.last != nil {
+		return b, nil
+	}
+	args = append([]any{r.job.ID}, strs(last)...)
+	sql = r.st.finalNext
+	if last == nil {
+		sql = r.st.finalFirst
+	}
+	if err := r.conn.QueryRow(ctx, sql, args...).Scan(&b.rows); err != nil {
+		return batch{}, fmt.Errorf("update last batch: %w", err)
+	}
+	b.last, b.done = last, true
+	return b, nil
+}
+
+// blockBatchTx runs a ctid batch and saves the cursor in one transaction.
+func (r *runner) blockBatchTx(ctx context.Context) (batch, error) {
 	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return batch{}, err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
-	lt := strconv.FormatInt(r.opts.LockTimeout.Milliseconds(), 10) + "ms"
-	if _, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', $1, true)", lt); err != nil {
-		return batch{}, err
-	}
-	var b batch
-	if r.t.byCtid() {
-		b, err = r.blockBatch(ctx, tx)
-	} else {
-		b, err = r.keyBatch(ctx, tx)
-	}
+	b, err := r.blockBatch(ctx, tx)
 	if err != nil {
 		return batch{}, err
 	}
-	if err := saveCursor(ctx, tx, r.job.ID, b.last, b.rows, b.done, r.t.byCtid()); err != nil {
+	if err := saveCursor(ctx, tx, r.job.ID, b.last, b.rows, b.done); err != nil {
 		return batch{}, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return batch{}, err
-	}
-	b.took = time.Since(start)
-	return b, nil
-}
-
-// keyBatch finds the upper bound of the next r.size rows after the cursor and
-// updates that key range; without an upper bound it is the last batch.
-func (r *runner) keyBatch(ctx context.Context, tx pgx.Tx) (batch, error) {
-	last := r.cur.LastKey
-	n := len(r.t.keyCols)
-	upper := make([]string, n)
-	dest := make([]any, n)
-	for i := range upper {
-		dest[i] = &upper[i]
-	}
-	args := []any{r.size - 1}
-	bound := r.st.boundFirst
-	if last != nil {
-		bound = r.st.boundNext
-		args = append(args, strs(last)...)
-	}
-	err := tx.QueryRow(ctx, bound, args...).Scan(dest...)
-	final := errors.Is(err, pgx.ErrNoRows)
-	var sql string
-	args = strs(last)
-	switch {
-	case final:
-		sql, upper = r.st.updFirst, last
-		if last != nil {
-			sql = r.st.updNext
-		}
-	case err != nil:
-		return batch{}, fmt.Errorf("find batch bound: %w", err)
-	default:
-		sql = r.st.updFirstTo
-		if last != nil {
-			sql = r.st.updNextTo
-		}
-		args = append(args, strs(upper)...)
-	}
-	tag, err := tx.Exec(ctx, sql, args...)
-	if err != nil {
-		return batch{}, fmt.Errorf("update batch: %w", err)
-	}
-	return batch{rows: tag.RowsAffected(), last: upper, done: final}, nil
+	return b, tx.Commit(ctx)
 }
 
 // blockBatch updates the rows in the next r.size blocks, skipping row

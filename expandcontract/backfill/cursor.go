@@ -117,14 +117,15 @@ func openCursor(ctx context.Context, db querier, job Job, t *table, endBlock int
 	return c, nil
 }
 
-// saveCursor records a batch inside the batch's transaction. For the ctid
-// strategy it also remembers the transaction's id, so that row versions this
-// batch moves further into the table are not updated again.
-func saveCursor(ctx context.Context, tx pgx.Tx, jobID string, last []string, rows int64, done, ctid bool) error {
+// saveCursor records a ctid batch inside the batch's transaction, with the
+// transaction's id, so that row versions this batch moves further into the
+// table are not updated again. (Keyset batches save theirs in their one
+// statement: see buildStmts.)
+func saveCursor(ctx context.Context, tx pgx.Tx, jobID string, last []string, rows int64, done bool) error {
 	_, err := tx.Exec(ctx, `UPDATE tidemark.backfill_cursors SET last_key = $2, rows = rows + $3, batches = batches + 1,
 		done = $4, updated_at = now(), finished_at = CASE WHEN $4 THEN now() END,
-		own_xids = CASE WHEN $5 AND NOT $4 THEN own_xids || (pg_current_xact_id()::text::bigint % 4294967296) ELSE own_xids END
-		WHERE job_id = $1`, jobID, last, rows, done, ctid)
+		own_xids = CASE WHEN NOT $4 THEN own_xids || (pg_current_xact_id()::text::bigint % 4294967296) ELSE own_xids END
+		WHERE job_id = $1`, jobID, last, rows, done)
 	if err != nil {
 		return fmt.Errorf("save backfill cursor: %w", err)
 	}

@@ -1,6 +1,11 @@
 package backfill
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tidemark/tidemark/internal/errkind"
+)
 
 var (
 	// ErrNoTable means the job's table does not exist.
@@ -11,4 +16,7 @@ var (
 	// ErrNoTouchColumn means a job with an empty Set has no column it can
 	// assign to itself (every column is generated).
 	ErrNoTouchColumn = errors.New("backfill: no column that can be assigned to itself")
+	// ErrBusy means another session runs the same job (it holds the job's
+	// advisory lock). It is temporary (exit 75): retry later.
+	ErrBusy = fmt.Errorf("%w: backfill job is running in another session", errkind.ErrTemporary)
 )

@@ -47,27 +47,36 @@ func resumeCase(t *testing.T, kc keyCase, rows int, midBatch bool) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled run: %+v, %v; want context.Canceled", first, err)
 	}
-	cur, err := backfill.Load(context.Background(), pool, job.ID)
-	if err != nil || cur == nil {
-		t.Fatalf("cursor after cancel: %v, %v", cur, err)
-	}
-	if cur.Done || cur.Rows != first.Rows || cur.Batches != int64(first.Batches) || first.Batches < k {
-		t.Fatalf("cursor %+v does not match the cancelled run %+v", cur, first)
-	}
-	if done := count(t, pool, `SELECT count(*) FROM t WHERE n = 1`); done != first.Rows {
-		t.Fatalf("%d rows updated, cursor says %d", done, first.Rows)
+	// A batch statement cut off mid-flight may still commit on the server
+	// after Run returned (the job's advisory lock keeps the next run out
+	// until it has), so only a cancel between batches pins the exact count.
+	if !midBatch {
+		cur, err := backfill.Load(context.Background(), pool, job.ID)
+		if err != nil || cur == nil {
+			t.Fatalf("cursor after cancel: %v, %v", cur, err)
+		}
+		if cur.Done || cur.Rows != first.Rows || cur.Batches != int64(first.Batches) || first.Batches < k {
+			t.Fatalf("cursor %+v does not match the cancelled run %+v", cur, first)
+		}
+		if done := count(t, pool, `SELECT count(*) FROM t WHERE n = 1`); done != first.Rows {
+			t.Fatalf("%d rows updated, cursor says %d", done, first.Rows)
+		}
 	}
 	opts.OnProgress = nil
 	second, err := backfill.Run(context.Background(), pool, job, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Rows+second.Rows != int64(rows) {
-		t.Errorf("runs did %d + %d rows, want %d", first.Rows, second.Rows, rows)
+	cur, err := backfill.Load(context.Background(), pool, job.ID)
+	if err != nil || !cur.Done || cur.Rows != int64(rows) {
+		t.Fatalf("final cursor %+v, %v; want done with %d rows", cur, err, rows)
 	}
-	cur, err = backfill.Load(context.Background(), pool, job.ID)
-	if err != nil || !cur.Done || cur.Rows != int64(rows) || cur.Batches != int64(first.Batches+second.Batches) {
-		t.Errorf("final cursor %+v, %v; want done, %d rows, %d batches", cur, err, rows, first.Batches+second.Batches)
+	lost := int64(0) // a batch that committed after its run was cancelled
+	if midBatch {
+		lost = cur.Batches - int64(first.Batches+second.Batches)
+	}
+	if lost < 0 || lost > 1 || (lost == 0 && first.Rows+second.Rows != int64(rows)) {
+		t.Errorf("runs did %+v and %+v, cursor %d rows in %d batches", first, second, cur.Rows, cur.Batches)
 	}
 	checkOnce(t, pool, rows)
 }

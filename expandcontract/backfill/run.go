@@ -48,6 +48,10 @@ func Run(ctx context.Context, pool *pgxpool.Pool, job Job, opts Options) (Result
 		return Result{}, fmt.Errorf("backfill %s: %w", job.ID, err)
 	}
 	defer conn.Release()
+	if err := claim(ctx, conn, job.ID, opts.LockTimeout); err != nil {
+		return Result{}, fmt.Errorf("backfill %s: %w", job.ID, err)
+	}
+	defer release(ctx, conn, job.ID)
 	r := &runner{conn: conn, job: job, opts: opts, start: start,
 		log: opts.Logger.With("job", job.ID)}
 	if err := r.prepare(ctx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,4 +218,32 @@ func TestErrors(t *testing.T) {
 	if !errors.Is(err, backfill.ErrCursorMismatch) {
 		t.Errorf("same ID on another table: %v, want ErrCursorMismatch", err)
 	}
+}
+
+// TestSameJobTwiceAtOnce starts two runs of one job together: one does the
+// work, the other waits for it and then finds the job done, or gives up with
+// ErrBusy; never are rows updated twice.
+func TestSameJobTwiceAtOnce(t *testing.T) {
+	pool := openPool(t)
+	const rows = 20000
+	setupTable(t, pool, keyCases[0], rows)
+	job := backfill.Job{ID: "twice", Table: "t", Set: "nv = v * 100"}
+	errs := make(chan error, 2)
+	var total atomic.Int64
+	for range 2 {
+		go func() {
+			res, err := backfill.Run(context.Background(), pool, job, smallBatches())
+			total.Add(res.Rows)
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil && !errors.Is(err, backfill.ErrBusy) {
+			t.Error(err)
+		}
+	}
+	if total.Load() != rows {
+		t.Errorf("the two runs did %d rows, want %d", total.Load(), rows)
+	}
+	checkOnce(t, pool, rows)
 }
