@@ -28,7 +28,7 @@ func colRef(col string) *regexp.Regexp {
 func (op *OpAlterColumn) duplicateIndexes(p *Planner, st *Table) {
 	re := colRef(op.old.Name)
 	for _, ix := range st.Indexes {
-		if ix.Primary || !contains(ix.Columns, op.old.Name) {
+		if ix.Primary || !contains(ix.Columns, op.old.Name) || (op.skip != "" && (ix.Constraint == op.skip || ix.Name == op.skip)) {
 			continue
 		}
 		at := strings.Index(ix.Def, " USING ")
@@ -52,7 +52,7 @@ func (op *OpAlterColumn) duplicateIndexes(p *Planner, st *Table) {
 func (op *OpAlterColumn) duplicateConstraints(p *Planner, st *Table, sameType bool) {
 	re := colRef(op.old.Name)
 	for _, c := range st.Constraints {
-		if !contains(c.Columns, op.old.Name) {
+		if !contains(c.Columns, op.old.Name) || c.Name == op.skip {
 			continue
 		}
 		if !sameType {

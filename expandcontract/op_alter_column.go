@@ -25,7 +25,8 @@ type OpAlterColumn struct {
 	final           string
 	notNull         bool
 	rename          *OpRenameColumn
-	force           bool // duplicate even without a type or constraint change (create_constraint)
+	force           bool   // duplicate even without a type or constraint change (create/drop_constraint)
+	skip            string // a constraint not to copy (drop_constraint)
 	dupIdx          []dupIndex
 	dupCon          []dupConstraint
 }

@@ -117,9 +117,15 @@ operations:
   - drop_constraint: {table: users, name: age_pos, up: age, down: "greatest(age, 1)"}
   - drop_multicolumn_constraint: {table: users, name: name_email, up: {name: name, email: email}, down: {name: name, email: email}}
   - rename_constraint: {table: users, from: old_name, to: name_len}`,
+		afterExpand: func(h *hooks) {
+			h.on("new", `INSERT INTO users (name, age) VALUES ('neg', -5)`) // new version is free of age_pos at once
+			h.eq("old", `SELECT age FROM users WHERE name = 'neg'`, "1")  // old keeps it: down gives greatest(age, 1)
+			h.fails("old", `INSERT INTO users (name, age) VALUES ('neg2', -5)`, "age_pos")
+		},
 		afterContract: func(h *hooks) {
 			h.eq("raw", `SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'users'::regclass AND contype <> 'p'`, "name_len")
 			h.on("new", `INSERT INTO users (name, age) VALUES ('z', -5)`)
+			h.eq("new", `SELECT age FROM users WHERE name = 'neg'`, "-5")
 		},
 		afterRollback: func(h *hooks) {
 			h.eq("raw", `SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'users'::regclass AND contype <> 'p'`, "age_pos,name_email,old_name")

@@ -49,6 +49,15 @@ type tableModel struct {
 	Created  bool
 }
 
+func (t *tableModel) colByPhysical(phys string) *colModel {
+	for i := range t.Cols {
+		if t.Cols[i].Physical == phys {
+			return &t.Cols[i]
+		}
+	}
+	return nil
+}
+
 func (t *tableModel) col(name string) *colModel {
 	for i := range t.Cols {
 		if t.Cols[i].Name == name {
