@@ -3,6 +3,7 @@ package expandcontract
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,30 @@ func TestLockTimeoutRetries(t *testing.T) {
 	}()
 	if _, err := Expand(c, pool, []*Migration{m}, Options{LockTimeout: 100 * time.Millisecond, DDLDeadline: 30 * time.Second}); err != nil {
 		t.Fatalf("expand after the blocker ended: %v", err)
+	}
+}
+
+// TestInvalidIndexRebuilt: a unique index build that fails (duplicates)
+// leaves an INVALID index; once the data is fixed, running expand again
+// drops it and builds it again.
+func TestInvalidIndexRebuilt(t *testing.T) {
+	url := env.PostgresDB(t)
+	pool := newPool(t, url)
+	c := ctx(t)
+	mustExec(t, pool, usersSetup+`UPDATE users SET email = 'dup@x' WHERE id IN (1, 2);`)
+	m := mig(t, "m1", `operations: [{create_index: {name: users_email_uq, table: users, columns: [email], unique: true}}]`)
+	if _, err := Expand(c, pool, []*Migration{m}, Options{}); err == nil || !strings.Contains(err.Error(), "could not create unique index") {
+		t.Fatalf("expand over duplicates: %v", err)
+	}
+	h := &hooks{t: t, url: url, version: "public_m1", ctx: c}
+	h.eq("raw", `SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email_uq'::regclass`, "false")
+	mustExec(t, pool, `UPDATE users SET email = 'u2@x' WHERE id = 2`)
+	res, err := Expand(c, pool, []*Migration{m}, Options{})
+	if err != nil || !res.Resumed {
+		t.Fatalf("expand again: %+v %v", res, err)
+	}
+	h.eq("raw", `SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email_uq'::regclass`, "true")
+	if _, err := Contract(c, pool, Options{}); err != nil {
+		t.Fatal(err)
 	}
 }
