@@ -107,6 +107,15 @@ func TestFleetRollback(t *testing.T) {
 	if !strings.Contains(r.stdout, "application_name") {
 		t.Errorf("the failure should name the connected session:\n%s", r.stdout)
 	}
+	// The text summary of a re-run while the client is still there: the
+	// rolled back services return their recorded result.
+	r = tidemark(t, envv, "deploy", "rollback", "--fleet", fleet, "--all", "--reason", "bad release").want(t, 1)
+	t.Logf("text summary:\n%s", r.stdout)
+	for _, want := range []string{"fleet rollback: 5 service(s)", "payments", "blocked", "not rolled back: waits for orders failed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("text summary lacks %q", want)
+		}
+	}
 	client.Close(ctx)
 
 	r = tidemark(t, envv, "deploy", "rollback", "--fleet", fleet, "--all", "--reason", "bad release", "--output", "json").want(t, 0)

@@ -46,7 +46,7 @@ func (a *app) fleetRollback(ctx context.Context, s *deploySession, rf *rollbackF
 		for _, o := range res.Services {
 			detail := o.Detail
 			if o.Error != "" {
-				detail = strings.TrimSpace(detail + " error: " + o.Error)
+				detail = strings.TrimPrefix(detail+"; error: "+o.Error, "; ")
 			}
 			fmt.Fprintf(w, "  %-20s %-22s %-12s %s\n", o.Service, o.State, o.Release, detail)
 		}
