@@ -9,7 +9,6 @@ import (
 
 	"github.com/tidemark/tidemark/expandcontract"
 	"github.com/tidemark/tidemark/internal/dburl"
-	"github.com/tidemark/tidemark/internal/errkind"
 )
 
 type expandFlags struct {
@@ -155,5 +154,3 @@ func writeVerify(w io.Writer, v *expandcontract.VerifyReport) {
 	}
 	fmt.Fprintf(w, "verify: %d check(s) over %d row(s), %d mismatch(es)\n", v.Checks, v.Rows, v.Mismatches)
 }
-
-var _ = errkind.ErrUsage
