@@ -57,11 +57,16 @@ func (d *Deployer) Finish(ctx context.Context, s Service, o FinishOptions) (*Fin
 	}
 	r := &runner{d: d, service: s.Name, verb: "finish"}
 	err = r.run("contract", func() (string, bool, error) {
-		if d.Engines.Expansions == nil || len(s.Expand) == 0 {
+		if d.Engines.Expansions == nil {
 			return "", true, nil
 		}
+		// Whatever is in flight is contracted, whether or not this run was
+		// given the expand files (nothing in flight: nothing to do).
 		info, err := d.Engines.Expansions.Contract(ctx, s.target())
 		res.Contract = &info
+		if err == nil && len(info.Migrations) == 0 {
+			return "nothing in flight", false, nil
+		}
 		return fmt.Sprintf("%d migration(s) contracted", len(info.Migrations)), false, err
 	})
 	res.Steps = r.steps
