@@ -59,9 +59,17 @@ func (e ExpandContract) Expand(ctx context.Context, t *dburl.URL, files []string
 		}
 		migs = append(migs, m)
 	}
-	return e.pgRun(ctx, t, func(p *pgxpool.Pool) (*expandcontract.Result, error) {
+	info, err := e.pgRun(ctx, t, func(p *pgxpool.Pool) (*expandcontract.Result, error) {
 		return expandcontract.Expand(ctx, p, migs, e.Options)
 	})
+	if err != nil {
+		return info, err
+	}
+	// The backfill is done when Expand returns: report its rows.
+	if st, serr := e.ExpandStatus(ctx, t); serr == nil {
+		info.BackfillRows, info.BackfillTotal = st.BackfillRows, st.BackfillRows
+	}
+	return info, nil
 }
 
 // Contract finishes the in-flight migrations (after the drain check).

@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +85,46 @@ func TestOrdersSplitAmountStartAndRollback(t *testing.T) {
 	var n int
 	if err := w.Orders.QueryRow(ctx, "SELECT count(*) FROM orders WHERE amount > 0").Scan(&n); err != nil || n != 210 {
 		t.Fatalf("orders with amount after rollback: %d, %v", n, err)
+	}
+}
+
+func TestMetricsOfAStart(t *testing.T) {
+	ctx := context.Background()
+	url := env.PostgresDB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	schema, _ := fixtures.Migrations.ReadFile("migrations/orders/000001_orders.up.sql")
+	if _, err := pool.Exec(ctx, string(schema)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO orders (id, customer_id, status, amount) SELECT g, g, 'PAID', g FROM generate_series(1, 321) g`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := fixtures.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	m := deploy.NewMetrics()
+	d := &deploy.Deployer{Control: pool, Engines: deploy.Engines{Expansions: deploy.ExpandContract{}}, Events: m.Observe}
+	svc := deploy.Service{Name: "orders", Database: url, Expand: []string{filepath.Join(dir, "expand", "orders_split_amount.yaml")}}
+	if _, err := d.Start(ctx, svc, deploy.StartOptions{Release: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	text := m.Text()
+	for _, want := range []string{
+		`tidemark_deploy_backfill_rows{service="orders"} 321`,
+		`tidemark_deploy_phase{service="orders",verb="start",step="expand"} 1`,
+		`tidemark_deploy_step_success{service="orders",verb="start",step="snapshot"} 1`,
+		"# TYPE tidemark_deploy_step_duration_seconds gauge",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s:\n%s", want, text)
+		}
+	}
+	if strings.Count(text, "tidemark_deploy_phase{") != 1 {
+		t.Errorf("one phase per service and verb:\n%s", text)
 	}
 }
