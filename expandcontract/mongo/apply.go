@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"bytes"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -10,7 +11,7 @@ import (
 // update builds the conditional update for one document: its filter holds
 // every value the decision was computed from, so a concurrent write makes it
 // match nothing (and the next pass looks again) instead of being overwritten.
-func (s *syncSpec) update(doc bson.Raw, d decision) (mongo.WriteModel, error) {
+func (s *syncSpec) update(doc bson.Raw, d decision) (*condUpdate, error) {
 	after, err := docD(doc)
 	if err != nil {
 		return nil, err
@@ -44,7 +45,42 @@ func (s *syncSpec) update(doc bson.Raw, d decision) (mongo.WriteModel, error) {
 	if len(unset) > 0 {
 		upd = append(upd, bson.E{Key: "$unset", Value: unset})
 	}
-	return mongo.NewUpdateOneModel().SetFilter(s.filter(doc)).SetUpdate(upd), nil
+	return &condUpdate{filter: s.filter(doc), update: upd}, nil
+}
+
+// condUpdate is one conditional update: filter[0] is {_id: ...}, the rest
+// the observed values.
+type condUpdate struct {
+	filter bson.D
+	update bson.D
+}
+
+func (u *condUpdate) model() mongo.WriteModel {
+	return mongo.NewUpdateOneModel().SetFilter(u.filter).SetUpdate(u.update)
+}
+
+// holds reports whether doc still holds the observed values of the filter.
+func (u *condUpdate) holds(doc bson.Raw) bool {
+	for _, c := range u.filter[1:] {
+		rv, err := doc.LookupErr(c.Key)
+		cond := c.Value.(bson.D)[0]
+		switch cond.Key {
+		case "$exists":
+			if err == nil {
+				return false
+			}
+		case "$type":
+			if err != nil || rv.Type != bson.TypeNull {
+				return false
+			}
+		case "$eq":
+			want := cond.Value.(bson.RawValue)
+			if err != nil || rv.Type != want.Type || !bytes.Equal(rv.Value, want.Value) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // filter matches the document only while its fields hold the observed values.

@@ -91,7 +91,7 @@ func (r *run) batch(ctx context.Context, s *migState, spec *syncSpec, p *Progres
 	if err != nil || len(docs) == 0 {
 		return 0, err
 	}
-	var models []mongo.WriteModel
+	var models []*condUpdate
 	for _, doc := range docs {
 		m, err := spec.model(doc, dir)
 		if err != nil {
@@ -124,7 +124,7 @@ func (r *run) batch(ctx context.Context, s *migState, spec *syncSpec, p *Progres
 }
 
 // model returns the write one document needs in this direction, or nil.
-func (spec *syncSpec) model(doc bson.Raw, dir direction) (mongo.WriteModel, error) {
+func (spec *syncSpec) model(doc bson.Raw, dir direction) (*condUpdate, error) {
 	d, err := spec.decide(doc)
 	if err != nil {
 		return nil, err
@@ -164,23 +164,51 @@ func (r *run) readBatch(ctx context.Context, spec *syncSpec, cursor, upper bson.
 	return docs, nil
 }
 
-// maxStatements bounds the update statements of one command: FerretDB v1.24
-// (SQLite) holds a database connection per statement until the command ends
-// and deadlocks once its pool of 100 is exhausted.
-var maxStatements = 1
+// bulkWrite runs the conditional updates (unordered, one command) and
+// returns how many matched.
+func (r *run) bulkWrite(ctx context.Context, coll string, ups []*condUpdate) (int64, error) {
+	if len(ups) == 0 {
+		return 0, nil
+	}
+	if r.ferret {
+		return r.ferretWrite(ctx, coll, ups)
+	}
+	models := make([]mongo.WriteModel, len(ups))
+	for i, u := range ups {
+		models[i] = u.model()
+	}
+	res, err := r.coll(coll).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return 0, fmt.Errorf("backfill %s: %w", coll, err)
+	}
+	return res.MatchedCount, nil
+}
 
-// bulkWrite runs the conditional updates, unordered, in commands of at most
-// maxStatements, and returns how many matched.
-func (r *run) bulkWrite(ctx context.Context, coll string, models []mongo.WriteModel) (int64, error) {
+// ferretWrite is the FerretDB v1.24 path. Its update is a read-modify-write
+// of the whole document, and only a filter of exactly {_id} is pushed down
+// to SQLite: any other filter scans the collection, once per statement, and
+// a bulk command holds a connection per statement until it ends. So each
+// document is re-read by _id, its observed values checked here, and updated
+// by _id alone right away: the window in which a concurrent write can be
+// lost is the few milliseconds of FerretDB's own read-modify-write instead
+// of a collection scan. (On MongoDB the filter itself makes it atomic.)
+func (r *run) ferretWrite(ctx context.Context, coll string, ups []*condUpdate) (int64, error) {
 	var matched int64
-	for len(models) > 0 {
-		n := min(len(models), maxStatements)
-		res, err := r.coll(coll).BulkWrite(ctx, models[:n], options.BulkWrite().SetOrdered(false))
+	c := r.coll(coll)
+	for _, u := range ups {
+		byID := u.filter[:1]
+		cur, err := c.FindOne(ctx, byID).Raw()
+		if err == mongo.ErrNoDocuments || err == nil && !u.holds(cur) {
+			continue
+		}
+		if err != nil {
+			return matched, fmt.Errorf("backfill %s: %w", coll, err)
+		}
+		res, err := c.UpdateOne(ctx, byID, u.update)
 		if err != nil {
 			return matched, fmt.Errorf("backfill %s: %w", coll, err)
 		}
 		matched += res.MatchedCount
-		models = models[n:]
 	}
 	return matched, nil
 }

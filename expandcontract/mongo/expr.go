@@ -32,7 +32,7 @@ var exprOps = map[string]opFunc{
 	"$round": roundOp(false), "$trunc": roundOp(true),
 	"$concat": concatOp, "$toLower": caseOp(strings.ToLower), "$toUpper": caseOp(strings.ToUpper),
 	"$ifNull": ifNullOp,
-	"$eq": cmpOp(func(c int) bool { return c == 0 }), "$ne": cmpOp(func(c int) bool { return c != 0 }),
+	"$eq":     cmpOp(func(c int) bool { return c == 0 }), "$ne": cmpOp(func(c int) bool { return c != 0 }),
 	"$gt": cmpOp(func(c int) bool { return c > 0 }), "$gte": cmpOp(func(c int) bool { return c >= 0 }),
 	"$lt": cmpOp(func(c int) bool { return c < 0 }), "$lte": cmpOp(func(c int) bool { return c <= 0 }),
 	"$and": boolOp(true), "$or": boolOp(false), "$not": notOp,
@@ -217,4 +217,3 @@ func rawToGo(rv bson.RawValue) any {
 }
 
 func isNullish(v any) bool { return v == nil || v == missing }
-

@@ -27,4 +27,3 @@ func resultOf(s *migState, phasePrefix string, unchanged bool) MigrationResult {
 	}
 	return mr
 }
-

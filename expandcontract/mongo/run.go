@@ -2,6 +2,9 @@ package mongo
 
 import (
 	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/bson"
 
 	"go.mongodb.org/mongo-driver/mongo"
 )
@@ -13,6 +16,8 @@ type run struct {
 	st     *store
 	opts   Options
 	lk     *lock
+	// ferret: the server is FerretDB (buildInfo has ferretdbVersion).
+	ferret bool
 }
 
 func newRun(ctx context.Context, client *mongo.Client, db string, opts Options) (*run, error) {
@@ -23,6 +28,12 @@ func newRun(ctx context.Context, client *mongo.Client, db string, opts Options) 
 		return nil, errUsage("database name %q: name the application database in the URL path", db)
 	}
 	r := &run{client: client, dbName: db, st: &store{client: client, db: db}, opts: opts.withDefaults()}
+	info, err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Raw()
+	if err != nil {
+		return nil, fmt.Errorf("buildInfo: %w", err)
+	}
+	_, ferr := info.LookupErr("ferretdbVersion")
+	r.ferret = ferr == nil
 	lk, err := r.st.lock(ctx, r.opts.LockLease)
 	if err != nil {
 		return nil, err
