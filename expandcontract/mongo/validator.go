@@ -56,8 +56,26 @@ func bothShapes(orig bson.Raw, ops []Operation, migration string) (bson.D, bool)
 	}
 	schema = put(schema, "required", req)
 	schema = put(schema, "allOf", allOf)
+	if get(schema, "additionalProperties") == false {
+		// the sync stamps and the new fields must be allowed in the window
+		pp, _ := get(schema, "patternProperties").(bson.D)
+		pp = append(slices.DeleteFunc(slices.Clone(pp), func(e bson.E) bool { return e.Key == stampPattern }), bson.E{Key: stampPattern, Value: bson.D{}})
+		schema = put(schema, "patternProperties", pp)
+		props, _ := get(schema, "properties").(bson.D)
+		for _, op := range ops {
+			for _, nf := range newFields(op) {
+				if get(props, nf) == nil {
+					props = append(props, bson.E{Key: nf, Value: bson.D{}})
+				}
+			}
+		}
+		schema = put(schema, "properties", props)
+	}
 	return bson.D{{Key: "$jsonSchema", Value: schema}}, true
 }
+
+// stampPattern matches the sync stamp fields in patternProperties.
+const stampPattern = "^_tidemark_"
 
 // tightened requires the new shape: new fields required, old fields gone
 // from required and properties, tidemark's either-shape clauses removed.
@@ -87,9 +105,12 @@ func tightened(applied bson.Raw, ops []Operation, migration string) (bson.D, boo
 			}
 		}
 	}
+	pp, _ := get(schema, "patternProperties").(bson.D)
+	pp = slices.DeleteFunc(slices.Clone(pp), func(e bson.E) bool { return e.Key == stampPattern })
 	schema = put(schema, "required", req)
 	schema = put(schema, "allOf", allOf)
 	schema = put(schema, "properties", props)
+	schema = put(schema, "patternProperties", pp)
 	return bson.D{{Key: "$jsonSchema", Value: schema}}, true
 }
 

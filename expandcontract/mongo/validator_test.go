@@ -28,6 +28,14 @@ func TestValidatorShapes(t *testing.T) {
 	tight, _ := tightened(raw, ops, "m1")
 	wantJSON(t, tight, `{"$jsonSchema": {"bsonType": "object","required": ["email","full_name","total"]}}`)
 
+	strict, _ := bson.Marshal(bson.D{{Key: "$jsonSchema", Value: bson.D{{Key: "additionalProperties", Value: false},
+		{Key: "properties", Value: bson.D{{Key: "_id", Value: bson.D{}}, {Key: "name", Value: bson.D{}}}}}}})
+	both, _ = bothShapes(strict, ops, "m1")
+	wantJSON(t, both, `{"$jsonSchema": {"additionalProperties": false,"patternProperties": {"^_tidemark_": {}},"properties": {"_id": {},"name": {},"full_name": {},"total": {}}}}`)
+	raw, _ = bson.Marshal(both)
+	tight, _ = tightened(raw, ops, "m1")
+	wantJSON(t, tight, `{"$jsonSchema": {"additionalProperties": false,"required": ["full_name","total"],"properties": {"_id": {},"full_name": {},"total": {}}}}`)
+
 	none, _ := bothShapes(nil, ops, "m1")
 	wantJSON(t, none, `{"$jsonSchema": {"bsonType": "object"}}`)
 	other, _ := bson.Marshal(bson.D{{Key: "qty", Value: bson.D{{Key: "$gt", Value: 0}}}})
