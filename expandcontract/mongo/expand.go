@@ -93,10 +93,12 @@ func (r *run) prepareExpand(ctx context.Context, states []*migState, m *Migratio
 	case s == nil || s.Phase == PhaseRolledBack:
 		s = r.st.newState(m, seq)
 		return s, false, r.st.save(ctx, s)
-	case s.Phase == PhaseContracted || s.Phase == PhaseExpanded:
+	case s.Phase == PhaseContracted:
 		return s, true, nil
 	case s.Migration.Checksum != m.Checksum:
 		return nil, false, errkind.Preconditionf("%w: %s differs from the file its expand started with; rollback first", ErrChanged, m.File)
+	case s.Phase == PhaseExpanded:
+		return s, true, nil
 	case s.Phase != PhaseExpanding:
 		return nil, false, errkind.Preconditionf("%s is %s: run %s again", s.Name, s.Phase, verbOf(s.Phase))
 	}
