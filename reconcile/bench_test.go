@@ -33,12 +33,10 @@ const benchRules = `sources:
     database: ${BENCH_ORDERS}
     sql: SELECT id, total_cents, status, paid_at FROM orders
     key: [id:int]
-    batch: 20000
   payments:
     database: ${BENCH_PAYMENTS}
     sql: SELECT order_id AS id, amount, status, captured_at FROM payments
     key: [id:int]
-    batch: 20000
 invariants:
   - name: order_payments
     match:
@@ -142,9 +140,9 @@ func benchCheck(b *testing.B, rules *Rules, opts CheckOptions, wantBreaks int) (
 			}
 		}
 	}()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	rep, err := Check(context.Background(), rules, opts)
-	d := time.Since(start)
+	d, cpu := time.Since(start), cpuTime()-cpu0
 	close(stop)
 	<-done
 	if err != nil {
@@ -157,7 +155,8 @@ func benchCheck(b *testing.B, rules *Rules, opts CheckOptions, wantBreaks int) (
 	for _, c := range rep.Counts {
 		skipped += c.RangesSkipped
 	}
-	b.Logf("check (checksums %v): %v, %d rows, %d breaks, %d ranges equal by checksum, peak heap %d MB", !opts.NoChecksums, d, rep.RowsCompared(), len(rep.Breaks), skipped, peak>>20)
+	b.Logf("check (checksums %v): %v (tidemark CPU %v), %d rows, %d breaks, %d ranges equal by checksum, peak heap %d MB",
+		!opts.NoChecksums, d.Round(time.Millisecond), cpu.Round(time.Millisecond), rep.RowsCompared(), len(rep.Breaks), skipped, peak>>20)
 	return d, peak
 }
 
@@ -165,4 +164,10 @@ func maxRSS() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Maxrss * 1024
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -142,6 +142,8 @@ func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ctx, end := withSession(ctx)
+			defer end()
 			for i := range work {
 				if err := c.checkRange(ctx, inv, lr, rr, i, ranges[i], counts); err != nil {
 					errs <- err

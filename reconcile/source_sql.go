@@ -83,8 +83,12 @@ func (db *sqlDB) Close(ctx context.Context) {
 
 func (db *sqlDB) Reader(s *Source) reader { return &sqlReader{db: db, src: s} }
 
-// inSnapshot runs f in a read transaction in the run's snapshot.
+// inSnapshot runs f in a read transaction in the run's snapshot: the
+// worker's session transaction when ctx has a session, else a new one.
 func (db *sqlDB) inSnapshot(ctx context.Context, f func(tx pgx.Tx) error) error {
+	if s, ok := ctx.Value(sessionKey{}).(*session); ok {
+		return s.run(ctx, db, f)
+	}
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -102,6 +106,66 @@ func (db *sqlDB) inSnapshot(ctx context.Context, f func(tx pgx.Tx) error) error 
 		}
 	}
 	return f(tx)
+}
+
+type sessionKey struct{}
+
+// session keeps one snapshot transaction per database for one worker, so
+// the many small range-checksum queries do not each begin a transaction.
+type session struct {
+	txs map[*sqlDB]*sessionTx
+}
+
+type sessionTx struct {
+	conn *pgxpool.Conn
+	tx   pgx.Tx
+}
+
+// withSession returns a context carrying a new session and its closer.
+func withSession(ctx context.Context) (context.Context, func()) {
+	s := &session{txs: map[*sqlDB]*sessionTx{}}
+	return context.WithValue(ctx, sessionKey{}, s), func() {
+		for db := range s.txs {
+			s.drop(context.WithoutCancel(ctx), db)
+		}
+	}
+}
+
+func (s *session) drop(ctx context.Context, db *sqlDB) {
+	if t := s.txs[db]; t != nil {
+		_ = t.tx.Rollback(ctx)
+		t.conn.Release()
+		delete(s.txs, db)
+	}
+}
+
+func (s *session) run(ctx context.Context, db *sqlDB, f func(tx pgx.Tx) error) error {
+	t := s.txs[db]
+	if t == nil {
+		conn, err := db.pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		stmts := db.d.BeginSnapshot(db.snapshot)
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: stmts[0]})
+		if err != nil {
+			conn.Release()
+			return fmt.Errorf("begin snapshot: %w", err)
+		}
+		t = &sessionTx{conn: conn, tx: tx}
+		s.txs[db] = t
+		for _, q := range stmts[1:] {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				s.drop(ctx, db)
+				return fmt.Errorf("join snapshot: %w", err)
+			}
+		}
+	}
+	if err := f(t.tx); err != nil {
+		s.drop(ctx, db) // the transaction may be aborted
+		return err
+	}
+	return nil
 }
 
 type sqlReader struct {
