@@ -124,6 +124,13 @@ func TestStartFinishRollbackAreRecordedAndIdempotent(t *testing.T) {
 	if st := d.Status(ctx, svc); st.Status != "deployed" {
 		t.Fatalf("status after finish: %+v", st)
 	}
+	// A re-triggered pre-deploy hook after the finish changes nothing.
+	if again, err := d.Start(ctx, svc, deploy.StartOptions{Release: "v2"}); err != nil || !again.AlreadyDone {
+		t.Fatalf("start after finish: %+v %v", again, err)
+	}
+	if st := d.Status(ctx, svc); st.Status != "deployed" || len(e.calls) != 4 {
+		t.Fatalf("status after a re-run of start: %+v, calls %v", st, e.calls)
+	}
 }
 
 func TestRollbackWithoutDeploymentIsAPrecondition(t *testing.T) {

@@ -45,25 +45,14 @@ func (d *Deployer) Start(ctx context.Context, s Service, o StartOptions) (*Start
 	if err != nil {
 		return nil, err
 	}
-	if prev, err := st.FindDeployment(ctx, s.Name, o.Release); err == nil && prev.Result == records.RolledBack {
-		// Deploying a rolled-back release again starts over.
-		if err := j.del(ctx, prev.ID, "start", "finish", "rollback"); err != nil {
-			return nil, err
-		}
+	if done, err := recordedStart(ctx, st, j, s.Name, o.Release); done != nil || err != nil {
+		return done, err
 	}
 	dep, err := st.StartDeployment(ctx, records.Start{Service: s.Name, Release: o.Release, Version: o.Version})
 	if err != nil {
 		return nil, err
 	}
 	res := &StartResult{Service: s.Name, Release: o.Release, DeploymentID: dep.ID, Attempt: dep.Attempts}
-	var done StartResult
-	if ok, err := j.get(ctx, dep.ID, "start", &done); err != nil || ok {
-		if err == nil {
-			done.AlreadyDone, done.Attempt = true, dep.Attempts
-			return &done, nil
-		}
-		return nil, err
-	}
 	r := &runner{d: d, service: s.Name, verb: "start"}
 	err = d.startSteps(ctx, r, j, s, o, res)
 	res.Steps = r.steps
@@ -129,4 +118,27 @@ func (d *Deployer) startSteps(ctx context.Context, r *runner, j *journal, s Serv
 		r.emit(Event{Step: Step{Name: "expand-progress"}, Expand: &info})
 		return "version schema " + info.VersionSchema, false, nil
 	})
+}
+
+// recordedStart returns the recorded result of a completed start of the
+// release (a re-run changes nothing, the records included). A release that
+// was rolled back starts over.
+func recordedStart(ctx context.Context, st *records.Store, j *journal, service, release string) (*StartResult, error) {
+	prev, err := st.FindDeployment(ctx, service, release)
+	if errors.Is(err, records.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if prev.Result == records.RolledBack {
+		return nil, j.del(ctx, prev.ID, "start", "finish", "rollback")
+	}
+	var done StartResult
+	ok, err := j.get(ctx, prev.ID, "start", &done)
+	if err != nil || !ok {
+		return nil, err
+	}
+	done.AlreadyDone, done.Attempt = true, prev.Attempts
+	return &done, nil
 }
