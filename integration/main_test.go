@@ -6,6 +6,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,11 @@ import (
 var bin struct{ dir, tidemark, demo string }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("integration: end-to-end tests skipped with -short")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "tidemark-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
