@@ -164,6 +164,7 @@ func (c *coordinator) runNoTx(ctx context.Context, a Action) error {
 			}
 		}
 	}
+	crashPoint(c.phase + ":" + a.ID + "/unrecorded")
 	_, err = conn.Exec(ctx, markDone, c.v.ID, c.phase, a.ID)
 	return err
 }
@@ -200,6 +201,7 @@ func (c *coordinator) backfill(ctx context.Context, a Action) error {
 	if _, err := backfill.Run(ctx, c.pool, backfill.Job{ID: j.ID, Schema: j.Schema, Table: j.Table, Set: j.Set}, opts); err != nil {
 		return err
 	}
+	crashPoint(c.phase + ":" + a.ID + "/unrecorded")
 	_, err := c.pool.Exec(ctx, markDone, c.v.ID, c.phase, a.ID)
 	return err
 }

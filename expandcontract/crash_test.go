@@ -87,6 +87,7 @@ func (r *crashRun) run(crashAt string, args ...string) {
 }
 
 func crashPoints(t *testing.T) (expand, contract, rollback []string) {
+	t.Helper()
 	url := env.PostgresDB(t)
 	pool := newPool(t, url)
 	mustExec(t, pool, crashSetup)
@@ -94,19 +95,22 @@ func crashPoints(t *testing.T) (expand, contract, rollback []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range plan.Expand {
-		expand = append(expand, "expand:"+a.ID)
-		if a.Backfill != nil {
-			expand = append(expand, "expand:"+a.ID+"#1", "expand:"+a.ID+"#2")
+	// after each action; inside the backfill after batches; and where an
+	// action outside a transaction (index builds, the backfill) has done its
+	// work but is not recorded yet
+	points := func(phase string, as []Action) (out []string) {
+		for _, a := range as {
+			out = append(out, phase+":"+a.ID)
+			if a.Backfill != nil {
+				out = append(out, phase+":"+a.ID+"#1", phase+":"+a.ID+"#2")
+			}
+			if a.Backfill != nil || a.NoTx {
+				out = append(out, phase+":"+a.ID+"/unrecorded")
+			}
 		}
+		return out
 	}
-	for _, a := range plan.Contract {
-		contract = append(contract, "contract:"+a.ID)
-	}
-	for _, a := range plan.Rollback {
-		rollback = append(rollback, "rollback:"+a.ID)
-	}
-	return expand, contract, rollback
+	return points("expand", plan.Expand), points("contract", plan.Contract), points("rollback", plan.Rollback)
 }
 
 // TestCrashResume kills a child tidemark with SIGKILL after every action of
