@@ -196,3 +196,25 @@ func TestInvalidIndexRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConcurrentRunsRefused: a second run while one holds the schema's
+// expand/contract lock fails with ErrBusy (exit 75: run it again later).
+func TestConcurrentRunsRefused(t *testing.T) {
+	url := env.PostgresDB(t)
+	pool := newPool(t, url)
+	c := ctx(t)
+	mustExec(t, pool, usersSetup)
+	unlock, err := lockRun(c, pool, "public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newPool(t, url)
+	_, err = Expand(c, other, []*Migration{mig(t, "m1", `operations: [{drop_table: {name: users}}]`)}, Options{})
+	if !errors.Is(err, ErrBusy) || errkind.ExitCode(err) != errkind.ExitTemporary {
+		t.Fatalf("second run: %v", err)
+	}
+	unlock()
+	if _, err := Expand(c, other, []*Migration{mig(t, "m1", `operations: [{drop_table: {name: users}}]`)}, Options{}); err != nil {
+		t.Fatalf("after the first run ended: %v", err)
+	}
+}
