@@ -119,7 +119,7 @@ operations:
   - rename_constraint: {table: users, from: old_name, to: name_len}`,
 		afterExpand: func(h *hooks) {
 			h.on("new", `INSERT INTO users (name, age) VALUES ('neg', -5)`) // new version is free of age_pos at once
-			h.eq("old", `SELECT age FROM users WHERE name = 'neg'`, "1")  // old keeps it: down gives greatest(age, 1)
+			h.eq("old", `SELECT age FROM users WHERE name = 'neg'`, "1")    // old keeps it: down gives greatest(age, 1)
 			h.fails("old", `INSERT INTO users (name, age) VALUES ('neg2', -5)`, "age_pos")
 		},
 		afterContract: func(h *hooks) {
