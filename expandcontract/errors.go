@@ -8,8 +8,6 @@ import (
 )
 
 var (
-	// ErrNoVersion: contract or rollback found no expanded version (exit 3).
-	ErrNoVersion = errors.New("no expand/contract migration in progress")
 	// ErrVersionActive: expand found another version not yet contracted or
 	// rolled back (exit 3).
 	ErrVersionActive = errors.New("another expand/contract migration is in progress")
