@@ -59,8 +59,8 @@ func (e ExpandContract) Expand(ctx context.Context, t *dburl.URL, files []string
 		}
 		migs = append(migs, m)
 	}
-	info, err := e.pgRun(ctx, t, func(p *pgxpool.Pool) (*expandcontract.Result, error) {
-		return expandcontract.Expand(ctx, p, migs, e.Options)
+	info, err := e.pgRun(ctx, t, func(p *pgxpool.Pool, o expandcontract.Options) (*expandcontract.Result, error) {
+		return expandcontract.Expand(ctx, p, migs, o)
 	})
 	if err != nil {
 		return info, err
@@ -79,8 +79,8 @@ func (e ExpandContract) Contract(ctx context.Context, t *dburl.URL) (ExpandInfo,
 			return mongoec.Contract(ctx, c, t.Database(), e.Mongo)
 		})
 	}
-	return e.pgRun(ctx, t, func(p *pgxpool.Pool) (*expandcontract.Result, error) {
-		return expandcontract.Contract(ctx, p, e.Options)
+	return e.pgRun(ctx, t, func(p *pgxpool.Pool, o expandcontract.Options) (*expandcontract.Result, error) {
+		return expandcontract.Contract(ctx, p, o)
 	})
 }
 
@@ -91,18 +91,29 @@ func (e ExpandContract) RollbackExpand(ctx context.Context, t *dburl.URL) (Expan
 			return mongoec.Rollback(ctx, c, t.Database(), e.Mongo)
 		})
 	}
-	return e.pgRun(ctx, t, func(p *pgxpool.Pool) (*expandcontract.Result, error) {
-		return expandcontract.Rollback(ctx, p, e.Options)
+	return e.pgRun(ctx, t, func(p *pgxpool.Pool, o expandcontract.Options) (*expandcontract.Result, error) {
+		return expandcontract.Rollback(ctx, p, o)
 	})
 }
 
-func (e ExpandContract) pgRun(ctx context.Context, t *dburl.URL, fn func(*pgxpool.Pool) (*expandcontract.Result, error)) (ExpandInfo, error) {
+// pgRun runs fn with a pool and the options, the dialect set for
+// CockroachDB (asked of the server: its version decides the contract).
+func (e ExpandContract) pgRun(ctx context.Context, t *dburl.URL, fn func(*pgxpool.Pool, expandcontract.Options) (*expandcontract.Result, error)) (ExpandInfo, error) {
 	p, err := e.pool(ctx, t)
 	if err != nil {
 		return ExpandInfo{}, err
 	}
 	defer p.Close()
-	r, err := fn(p)
+	o := e.Options
+	if t.Engine == dburl.Cockroach && o.Dialect == nil {
+		d, err := expandcontract.DetectCockroach(ctx, p)
+		if err != nil {
+			return ExpandInfo{}, err
+		}
+		d.URL = t
+		o.Dialect = d
+	}
+	r, err := fn(p, o)
 	if r == nil || r.NothingToDo {
 		return ExpandInfo{Migrations: []string{}}, err
 	}
