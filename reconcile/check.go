@@ -123,7 +123,9 @@ func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
 		return err
 	}
 	counts := c.counts(inv)
-	counts.Ranges = len(ranges)
+	for _, r := range ranges {
+		counts.Ranges += max(1, len(r.Subs))
+	}
 	done, err := c.state.doneRanges(ctx, inv.Name)
 	if err != nil {
 		return err
@@ -174,7 +176,7 @@ feed:
 }
 
 func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader, i int, rng Range, counts *Counts) error {
-	res, equal, err := c.compareRange(ctx, inv, lr, rr, rng)
+	res, skipped, err := c.compareRange(ctx, inv, lr, rr, rng)
 	if err != nil {
 		return err
 	}
@@ -183,9 +185,7 @@ func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader,
 	}
 	c.mu.Lock()
 	c.add(counts, res)
-	if equal {
-		counts.RangesSkipped++
-	}
+	counts.RangesSkipped += skipped
 	c.mu.Unlock()
 	if c.opts.AfterRange != nil {
 		return c.opts.AfterRange(inv.Name, i)
@@ -193,17 +193,54 @@ func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader,
 	return nil
 }
 
-// compareRange uses checksums when it can; a range whose checksums are
-// equal is done without streaming its rows.
-func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range) (*rangeResult, bool, error) {
-	if !c.opts.NoChecksums {
-		res, equal, err := checksumRange(ctx, inv, lr, rr, rng)
-		if err != nil || equal {
-			return res, equal, err
-		}
+// compareRange uses checksums when it can: a range whose checksums are
+// equal is done without streaming its rows; one that differs is checked
+// again sub-range by sub-range, and only differing sub-ranges are
+// streamed. skipped counts the (sub-)ranges found equal.
+func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range) (*rangeResult, int, error) {
+	if c.opts.NoChecksums || !checksummable(inv, lr, rr) {
+		res, err := mergeRange(ctx, inv, lr, rr, rng)
+		return res, 0, err
 	}
-	res, err := mergeRange(ctx, inv, lr, rr, rng)
-	return res, false, err
+	res, equal, err := checksumRange(ctx, inv, lr, rr, rng)
+	if err != nil || equal {
+		return res, max(1, len(rng.Subs)), err
+	}
+	subs := rng.Subs
+	if len(subs) == 0 {
+		subs = []Range{rng}
+	}
+	total, skipped := &rangeResult{}, 0
+	for _, sub := range subs {
+		if len(rng.Subs) > 0 {
+			res, equal, err = checksumRange(ctx, inv, lr, rr, sub)
+			if err != nil {
+				return nil, 0, err
+			}
+		}
+		if equal {
+			skipped++
+		} else if res, err = mergeRange(ctx, inv, lr, rr, sub); err != nil {
+			return nil, 0, err
+		}
+		total.LeftRows += res.LeftRows
+		total.RightRows += res.RightRows
+		total.Suspects = append(total.Suspects, res.Suspects...)
+	}
+	return total, skipped, nil
+}
+
+// checksumFanout is how many checksum sub-ranges one range holds.
+const checksumFanout = 10
+
+// groupRanges makes ranges of up to fanout consecutive sub-ranges.
+func groupRanges(fine []Range, fanout int) []Range {
+	var out []Range
+	for i := 0; i < len(fine); i += fanout {
+		g := fine[i:min(i+fanout, len(fine))]
+		out = append(out, Range{Lo: g[0].Lo, LoKey: g[0].LoKey, Hi: g[len(g)-1].Hi, HiKey: g[len(g)-1].HiKey, Subs: g})
+	}
+	return out
 }
 
 func (c *checker) add(counts *Counts, res *rangeResult) {
@@ -232,7 +269,11 @@ func (c *checker) ranges(ctx context.Context, inv *Invariant, lr, rr reader) ([]
 	if err != nil {
 		return nil, err
 	}
-	return rangesFromCuts(inv.Left.Source.Key, cuts)
+	fine, err := rangesFromCuts(inv.Left.Source.Key, cuts)
+	if err != nil || perRange == 0 {
+		return fine, err
+	}
+	return groupRanges(fine, checksumFanout), nil
 }
 
 func rangesFromCuts(key []KeyColumn, cuts [][]any) ([]Range, error) {

@@ -31,6 +31,7 @@ func (r *Row) Get(name string) (any, bool) {
 type Range struct {
 	Lo, Hi       []any
 	LoKey, HiKey Key
+	Subs         []Range // checksum sub-ranges, when checksums are used
 }
 
 func (r Range) contains(k Key) bool {
