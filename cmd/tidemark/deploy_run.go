@@ -65,7 +65,8 @@ func renderStart(w io.Writer, r *deploy.StartResult) {
 
 func renderSteps(w io.Writer, steps []deploy.Step) {
 	for _, s := range steps {
-		fmt.Fprintf(w, "  %-16s %-8s %6s  %s\n", s.Name, s.Status, s.Duration.Round(time.Millisecond), s.Detail)
+		line := fmt.Sprintf("  %-16s %-8s %6s  %s", s.Name, s.Status, s.Duration.Round(time.Millisecond), s.Detail)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 }
 
