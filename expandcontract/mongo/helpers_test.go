@@ -34,7 +34,7 @@ func openDB(t *testing.T) *testDB {
 
 func connect(t *testing.T, u string) *testDB {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	t.Cleanup(cancel)
 	c, err := mongo.Connect(ctx, options.Client().ApplyURI(u))
 	if err != nil {
