@@ -101,7 +101,10 @@ func writePlan(w io.Writer, p *expandcontract.Plan) {
 				fmt.Fprintf(w, "      backfill %s.%s in batches: SET %s\n", a.Backfill.Schema, a.Backfill.Table, a.Backfill.Set)
 			}
 			if a.Views != nil {
-				fmt.Fprintf(w, "      CREATE SCHEMA %s with a view per table (%d tables)\n", a.Views.VersionSchema, len(a.Views.Tables))
+				for _, s := range expandcontract.ViewsSQL(expandcontract.Postgres{}, a.Views) {
+					fmt.Fprintf(w, "      %s;\n", s)
+				}
+				fmt.Fprintln(w, "      (plus views of any table a raw sql operation creates)")
 			}
 			if a.Warning != "" {
 				fmt.Fprintf(w, "      WARNING: %s\n", a.Warning)
