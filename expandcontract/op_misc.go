@@ -119,19 +119,22 @@ var rewriteSQL = []struct {
 	{regexp.MustCompile(`(?is)\bset\s+not\s+null\b`), "SET NOT NULL scans the table under ACCESS EXCLUSIVE"},
 	{regexp.MustCompile(`(?is)\badd\s+(constraint\s+\S+\s+)?(check|foreign\s+key)\b`), "adds a constraint that scans under lock (use NOT VALID)"},
 	{regexp.MustCompile(`(?is)^\s*update\s+[^;]*$`), "updates rows in one statement (long row locks)"},
-	{regexp.MustCompile(`(?is)\bcreate\s+(unique\s+)?index\s+(?:if\s+not\s+exists\s+)?[^c]`), "builds an index without CONCURRENTLY (blocks writes)"},
+	{regexp.MustCompile(`(?is)\bcreate\s+(unique\s+)?index\s+(if\s+not\s+exists\s+)?(\S+)`), "builds an index without CONCURRENTLY (blocks writes)"},
 }
 
 func (op *OpRawSQL) Start(p *Planner) error {
 	a := Action{ID: "up", SQL: []string{op.Up}, Lock: "unknown (raw sql)"}
 	for _, r := range rewriteSQL {
-		if r.re.MatchString(op.Up) && !(strings.Contains(strings.ToLower(op.Up), "not valid") && strings.Contains(r.what, "NOT VALID")) {
-			a.Warning = "raw sql " + r.what
-			a.Rewrites = strings.Contains(r.what, "rewrite")
-			a.Scans = true
-			p.Warn("raw sql %s: unsafe while two versions run", r.what)
-			break
+		m := r.re.FindStringSubmatch(op.Up)
+		if m == nil || strings.Contains(strings.ToLower(op.Up), "not valid") && strings.Contains(r.what, "NOT VALID") ||
+			strings.Contains(r.what, "CONCURRENTLY") && strings.EqualFold(m[len(m)-1], "concurrently") {
+			continue
 		}
+		a.Warning = "raw sql " + r.what
+		a.Rewrites = strings.Contains(r.what, "rewrite")
+		a.Scans = true
+		p.Warn("raw sql %s: unsafe while two versions run", r.what)
+		break
 	}
 	if !op.OnComplete {
 		p.Expand(a)

@@ -167,3 +167,33 @@ func TestPlanRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestRawSQLWarnings: raw sql that rewrites or scans under lock is flagged.
+func TestRawSQLWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		warn bool
+	}{
+		{"ALTER TABLE items ALTER COLUMN price TYPE bigint", true},
+		{"VACUUM FULL items", true},
+		{"ALTER TABLE items ADD COLUMN u uuid DEFAULT gen_random_uuid()", true},
+		{"ALTER TABLE items ALTER COLUMN name SET NOT NULL", true},
+		{"ALTER TABLE items ADD CONSTRAINT c CHECK (price > 0)", true},
+		{"ALTER TABLE items ADD CONSTRAINT c CHECK (price > 0) NOT VALID", false},
+		{"CREATE INDEX customers_idx ON items (name)", true},
+		{"CREATE INDEX CONCURRENTLY items_idx ON items (name)", false},
+		{"CREATE TABLE audit (id int)", false},
+	} {
+		m, err := Parse("m.yaml", []byte("operations: [{sql: {up: \""+tc.sql+"\"}}]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := NewPlan(Postgres{}, goldenSnapshot(), "public", []*Migration{m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(plan.Warnings) > 0; got != tc.warn {
+			t.Errorf("%s: warnings %v, want a warning: %v", tc.sql, plan.Warnings, tc.warn)
+		}
+	}
+}
