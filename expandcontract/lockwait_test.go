@@ -88,7 +88,11 @@ func TestWritesWaitAtMostTheLockTimeout(t *testing.T) {
 	}
 	// lock_timeout plus scheduling slack on a loaded 2-core machine; the
 	// report alone would have held them 1s.
-	if maxWait > lt+700*time.Millisecond {
+	slack := 700 * time.Millisecond
+	if raceEnabled {
+		slack = 2 * time.Second
+	}
+	if maxWait > lt+slack {
 		t.Errorf("a write waited %v (lock_timeout %v)", maxWait, lt)
 	}
 }

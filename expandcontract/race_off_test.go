@@ -1,0 +1,5 @@
+//go:build !race
+
+package expandcontract
+
+const raceEnabled = false
