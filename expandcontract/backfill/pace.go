@@ -5,26 +5,17 @@ import (
 	"time"
 )
 
-// adapt resizes the next batch so that it takes about TargetBatch. It keeps
-// a moving average of the time per row (per block for ctid) and grows by at
-// most a factor of two per batch, but shrinks at once after a slow batch, so
-// that row locks are never held much longer than TargetBatch.
+// adapt resizes the next batch so that it takes about TargetBatch: after a
+// slow batch it shrinks at once in proportion, so that row locks are never
+// held much longer than TargetBatch; after a fast one it grows by at most a
+// factor of two. (A per-row cost model would shrink to a crawl: a tiny
+// batch's time is mostly the round trip, not its rows.)
 func (r *runner) adapt(b batch) {
 	if b.done || b.took <= 0 || (b.rows == 0 && !r.t.byCtid()) {
 		return
 	}
-	units := float64(r.size)
-	if !r.t.byCtid() {
-		units = max(1, float64(b.rows))
-	}
-	perUnit := float64(b.took) / units
-	if r.perUnit == 0 || perUnit > 2*r.perUnit {
-		r.perUnit = perUnit
-	} else {
-		r.perUnit = 0.5*r.perUnit + 0.5*perUnit
-	}
-	next := float64(r.opts.TargetBatch) / r.perUnit
-	r.size = r.capSize(int(min(next, 2*float64(r.size))))
+	ratio := min(2, float64(r.opts.TargetBatch)/float64(b.took))
+	r.size = r.capSize(int(float64(r.size) * ratio))
 }
 
 // capSize bounds a batch size by MaxBatch and, with MaxRate, by the rows

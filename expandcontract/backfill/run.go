@@ -21,8 +21,7 @@ type runner struct {
 	st      stmts
 	cur     *Cursor
 	log     *slog.Logger
-	size    int     // next batch size: rows (key) or blocks (ctid)
-	perUnit float64 // moving average of nanoseconds per row (per block for ctid)
+	size    int // next batch size: rows (key) or blocks (ctid)
 	total   int64
 	start   time.Time
 	res     Result
