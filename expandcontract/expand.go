@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -140,6 +141,9 @@ func names(ms []*Migration) string {
 	return s
 }
 
+// lockWait is how long a run waits for the per-schema lock.
+const lockWait = 3 * time.Second
+
 // lockRun takes the per-schema expand/contract advisory lock on a pinned
 // connection for the whole run, after making sure the state tables exist.
 func lockRun(ctx context.Context, pool *pgxpool.Pool, schema string) (func(), error) {
@@ -152,10 +156,18 @@ func lockRun(ctx context.Context, pool *pgxpool.Pool, schema string) (func(), er
 	}
 	h := fnv.New32a()
 	h.Write([]byte(schema))
+	// A run killed a moment ago may still hold the lock until its server
+	// session notices; wait a little before calling the lock busy.
 	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(0x74636563), int32(h.Sum32())).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, err
+	for deadline := time.Now().Add(lockWait); ; {
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(0x74636563), int32(h.Sum32())).Scan(&ok); err != nil {
+			conn.Release()
+			return nil, err
+		}
+		if ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if !ok {
 		conn.Release()
