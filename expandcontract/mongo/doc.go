@@ -101,7 +101,9 @@
 //     document by _id, checks the observed values itself and updates by _id
 //     alone, one statement per command. A concurrent write to the same
 //     document can still be lost inside FerretDB's own read-modify-write (a
-//     window of milliseconds); on MongoDB the conditional filter is atomic.
+//     window of milliseconds), as it can between any two FerretDB clients
+//     that $set different fields of one document; on MongoDB the
+//     conditional filter is atomic.
 //   - Under concurrent writers the SQLite backend may answer SQLITE_BUSY;
 //     clients retry.
 package mongo
