@@ -33,6 +33,9 @@ func (a *app) contractCmd() *cobra.Command {
 			}
 			defer pool.Close()
 			opts := f.options(a)
+			if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
+				return err
+			}
 			opts.SkipVerify = skipVerify
 			res, err := expandcontract.Contract(ctx, pool, opts)
 			return a.ecFinish(res, err, "contracted")

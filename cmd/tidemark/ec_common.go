@@ -54,8 +54,8 @@ func (a *app) ecProgress() func(string, backfill.Progress) {
 
 // ecPool opens a pool on a PostgreSQL URL for expand/contract.
 func (a *app) ecPool(ctx context.Context, u *dburl.URL) (*pgxpool.Pool, error) {
-	if u.Engine != dburl.Postgres {
-		return nil, errkind.Usagef("expand/contract supports PostgreSQL and MongoDB URLs; %s is not supported yet", u.Engine)
+	if u.Engine != dburl.Postgres && u.Engine != dburl.Cockroach {
+		return nil, errkind.Usagef("expand/contract does not support %s URLs", u.Engine)
 	}
 	cfg, err := pgxpool.ParseConfig(u.PGX())
 	if err != nil {

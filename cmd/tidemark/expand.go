@@ -63,6 +63,9 @@ func (a *app) runExpand(cmd *cobra.Command, f *expandFlags, files []string) erro
 	}
 	defer pool.Close()
 	opts := f.options(a)
+	if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
+		return err
+	}
 	opts.Verify, opts.TargetBatch, opts.MaxRate, opts.MaxReplicationLag = f.verify, f.batchTarget, f.maxRate, f.maxLag
 	if f.plan {
 		plan, err := expandcontract.PlanExpand(ctx, pool, migs, opts)

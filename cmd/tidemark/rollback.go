@@ -27,7 +27,11 @@ func (a *app) rollbackCmd() *cobra.Command {
 				return err
 			}
 			defer pool.Close()
-			res, err := expandcontract.Rollback(ctx, pool, f.options(a))
+			opts := f.options(a)
+			if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
+				return err
+			}
+			res, err := expandcontract.Rollback(ctx, pool, opts)
 			return a.ecFinish(res, err, "rolled back")
 		},
 	}
