@@ -113,6 +113,7 @@ type sessionKey struct{}
 // session keeps one snapshot transaction per database for one worker, so
 // the many small range-checksum queries do not each begin a transaction.
 type session struct {
+	mu  sync.Mutex // the two sides of a checksum use the map at once
 	txs map[*sqlDB]*sessionTx
 }
 
@@ -125,22 +126,37 @@ type sessionTx struct {
 func withSession(ctx context.Context) (context.Context, func()) {
 	s := &session{txs: map[*sqlDB]*sessionTx{}}
 	return context.WithValue(ctx, sessionKey{}, s), func() {
+		s.mu.Lock()
+		dbs := make([]*sqlDB, 0, len(s.txs))
 		for db := range s.txs {
+			dbs = append(dbs, db)
+		}
+		s.mu.Unlock()
+		for _, db := range dbs {
 			s.drop(context.WithoutCancel(ctx), db)
 		}
 	}
 }
 
 func (s *session) drop(ctx context.Context, db *sqlDB) {
-	if t := s.txs[db]; t != nil {
+	s.mu.Lock()
+	t := s.txs[db]
+	delete(s.txs, db)
+	s.mu.Unlock()
+	if t != nil {
 		_ = t.tx.Rollback(ctx)
 		t.conn.Release()
-		delete(s.txs, db)
 	}
 }
 
+func (s *session) get(db *sqlDB) *sessionTx {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.txs[db]
+}
+
 func (s *session) run(ctx context.Context, db *sqlDB, f func(tx pgx.Tx) error) error {
-	t := s.txs[db]
+	t := s.get(db)
 	if t == nil {
 		conn, err := db.pool.Acquire(ctx)
 		if err != nil {
@@ -153,7 +169,9 @@ func (s *session) run(ctx context.Context, db *sqlDB, f func(tx pgx.Tx) error) e
 			return fmt.Errorf("begin snapshot: %w", err)
 		}
 		t = &sessionTx{conn: conn, tx: tx}
+		s.mu.Lock()
 		s.txs[db] = t
+		s.mu.Unlock()
 		for _, q := range stmts[1:] {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				s.drop(ctx, db)
