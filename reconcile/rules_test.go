@@ -80,11 +80,15 @@ func TestShopRulesParse(t *testing.T) {
 
 // The example in the README parses.
 func TestReadmeExampleParses(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "docs", "readme", "reconcile.md"))
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, block, ok := strings.Cut(string(data), "```yaml\n")
+	_, section, found := strings.Cut(string(data), "## Reconciliation")
+	if !found {
+		t.Fatal("README has no Reconciliation section")
+	}
+	_, block, ok := strings.Cut(section, "```yaml\n")
 	block, _, ok2 := strings.Cut(block, "```")
 	if !ok || !ok2 {
 		t.Fatal("no yaml block")

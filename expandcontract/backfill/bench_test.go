@@ -27,7 +27,7 @@ const (
 // BenchmarkBackfill compares the backfill with the single-statement UPDATE on
 // the same table size, and measures a concurrent write workload with and
 // without it. Run with TIDEMARK_BENCH_SCALE=small (1M rows) or full (1M and
-// 10M) and -benchtime 1x; see docs/bench/backfill.md.
+// 10M) and -benchtime 1x; see BENCHMARKS.md.
 func BenchmarkBackfill(b *testing.B) {
 	sizes := map[string][]int{"small": {1_000_000}, "full": {1_000_000, 10_000_000}}[os.Getenv("TIDEMARK_BENCH_SCALE")]
 	if sizes == nil {
