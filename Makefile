@@ -13,7 +13,7 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# Unit tests only (no servers).
+# Unit tests only: tests that need a database server skip under -short.
 test-short:
 	$(GO) test -short -count=1 ./...
 
