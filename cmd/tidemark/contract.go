@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/tidemark/tidemark/expandcontract"
@@ -19,31 +21,42 @@ func (a *app) contractCmd() *cobra.Command {
 		Short: "finish the expand/contract migrations in progress (after the drain check and verify)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			u, err := a.dbURL()
-			if err != nil {
-				return err
-			}
-			if u.Engine == dburl.Mongo {
-				return a.mongoContract(ctx, u)
-			}
-			pool, err := a.ecPool(ctx, u)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			opts := f.options(a)
-			if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
-				return err
-			}
-			opts.SkipVerify = skipVerify
-			res, err := expandcontract.Contract(ctx, pool, opts)
-			return a.ecFinish(res, err, "contracted")
+			return a.ecFinishPhase(cmd.Context(), f, "contracted", a.mongoContract,
+				func(ctx context.Context, pool *pgxpool.Pool, opts expandcontract.Options) (*expandcontract.Result, error) {
+					opts.SkipVerify = skipVerify
+					return expandcontract.Contract(ctx, pool, opts)
+				})
 		},
 	}
 	f.register(cmd.Flags(), true)
 	cmd.Flags().BoolVar(&skipVerify, "skip-verify", false, "do not check new = up(old) before dropping the old version")
 	return cmd
+}
+
+// ecFinishPhase runs contract or rollback: MongoDB URLs go to mongo, the
+// others get a pool, their dialect and the shared options, then run.
+func (a *app) ecFinishPhase(ctx context.Context, f *ecFlags, verb string,
+	mongo func(context.Context, *dburl.URL) error,
+	run func(context.Context, *pgxpool.Pool, expandcontract.Options) (*expandcontract.Result, error),
+) error {
+	u, err := a.dbURL()
+	if err != nil {
+		return err
+	}
+	if u.Engine == dburl.Mongo {
+		return mongo(ctx, u)
+	}
+	pool, err := a.ecPool(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	opts := f.options(a)
+	if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
+		return err
+	}
+	res, err := run(ctx, pool, opts)
+	return a.ecFinish(res, err, verb)
 }
 
 // ecFinish renders the result of contract or rollback. A failed drain check
