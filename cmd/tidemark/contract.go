@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidemark/tidemark/expandcontract"
 	"github.com/tidemark/tidemark/internal/dburl"
+	"github.com/tidemark/tidemark/internal/errkind"
 )
 
 func (a *app) contractCmd() *cobra.Command {
@@ -64,8 +65,8 @@ func (a *app) ecFinishPhase(ctx context.Context, f *ecFlags, verb string,
 func (a *app) ecFinish(res *expandcontract.Result, err error, verb string) error {
 	var de *expandcontract.DrainError
 	if errors.As(err, &de) && a.output == "json" {
-		writeJSON(a.stdout, map[string]any{"error": err.Error(), "exit_code": 3, "sessions": de.Sessions}) //nolint:errcheck
-		a.output = ""                                                                                      // the error line only goes to stderr now
+		// the error document, with the sessions; run() adds no second one
+		_ = a.render(map[string]any{"error": err.Error(), "exit_code": errkind.ExitCode(err), "sessions": de.Sessions}, nil)
 		return err
 	}
 	if err != nil {
