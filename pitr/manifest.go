@@ -80,6 +80,14 @@ type TableSum struct {
 // Timings are the durations of the steps of an operation, in seconds.
 type Timings map[string]float64
 
+// Lap returns the seconds since *t and restarts *t at now, for the timings of
+// successive steps.
+func Lap(t *time.Time) float64 {
+	d := time.Since(*t).Seconds()
+	*t = time.Now()
+	return d
+}
+
 // WriteManifestFile writes m as indented JSON to path.
 func WriteManifestFile(path string, m *Manifest) error {
 	b, err := json.MarshalIndent(m, "", "  ")

@@ -138,6 +138,11 @@ type VerifyReport struct {
 	Timings Timings `json:"timings,omitempty"`
 }
 
+// NewVerifyReport starts an empty, passing report for label.
+func NewVerifyReport(label string) *VerifyReport {
+	return &VerifyReport{Label: label, OK: true, Timings: Timings{}}
+}
+
 // Add appends a check and keeps OK up to date.
 func (r *VerifyReport) Add(name string, err error, detail string) {
 	c := Check{Name: name, OK: err == nil, Detail: detail}

@@ -62,18 +62,12 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	if m.Tables, err = p.checksums(ctx, o.Tables, m.Position.HLC); err != nil {
 		return nil, err
 	}
-	m.Timings["create"] = since(&t0)
+	m.Timings["create"] = pitr.Lap(&t0)
 	m.Requirements = requirements(m)
 	if err := sqlstore.Save(ctx, p.pool, m); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func since(t *time.Time) float64 {
-	d := time.Since(*t).Seconds()
-	*t = time.Now()
-	return d
 }
 
 var ttlRE = regexp.MustCompile(`gc\.ttlseconds\s*=\s*(\d+)`)

@@ -32,7 +32,7 @@ func (p *Provider) Restore(ctx context.Context, label string, o pitr.RestoreOpti
 	if err := p.restoreAs(ctx, m, restored); err != nil {
 		return nil, err
 	}
-	res := &pitr.RestoreResult{Label: label, Mode: "database", Timings: pitr.Timings{"restore": since(&t0)}}
+	res := &pitr.RestoreResult{Label: label, Mode: "database", Timings: pitr.Timings{"restore": pitr.Lap(&t0)}}
 	if err := p.compare(ctx, m.Tables, "", restored); err != nil {
 		return nil, errkind.Problemsf("restored database %s does not match the manifest (left in place): %w", restored, err)
 	}
@@ -40,7 +40,7 @@ func (p *Provider) Restore(ctx context.Context, label string, o pitr.RestoreOpti
 	if err := p.swap(ctx, db, restored, old); err != nil {
 		return nil, err
 	}
-	res.Timings["swap"] = since(&t0)
+	res.Timings["swap"] = pitr.Lap(&t0)
 	res.Tables = m.Tables
 	res.URL = dburl.Redact(p.u.Raw)
 	res.SwitchOver = []string{fmt.Sprintf("database %s now holds the data as of %s; the previous data is in %s (drop it when done)", db, m.Position.HLC, old)}

@@ -19,7 +19,7 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	if err != nil {
 		return nil, err
 	}
-	r := &pitr.VerifyReport{Label: label, OK: true, Timings: pitr.Timings{}}
+	r := pitr.NewVerifyReport(label)
 	t0 := time.Now()
 	if m.BaseBackup != nil {
 		r.Add("backup job succeeded", p.checkJob(ctx, m.Position.BackupJobID), m.BaseBackup.ID)
@@ -34,7 +34,7 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 		r.Add("inside the gc window", err, "")
 	}
 	r.Add("tables as of the marker match", p.compare(ctx, m.Tables, m.Position.HLC, ""), fmt.Sprintf("%d tables", len(m.Tables)))
-	r.Timings["checks"] = since(&t0)
+	r.Timings["checks"] = pitr.Lap(&t0)
 	if o.Drill && m.BaseBackup != nil {
 		scratch := pitr.StoreName("tmdrill_", label)
 		err := p.restoreAs(ctx, m, scratch)
@@ -43,7 +43,7 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 		}
 		p.pool.Exec(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+Ident(scratch)+` CASCADE`) //nolint:errcheck
 		r.Add("restore drill", err, "restored into "+scratch+", compared, dropped")
-		r.Timings["drill"] = since(&t0)
+		r.Timings["drill"] = pitr.Lap(&t0)
 	}
 	return r, r.Err()
 }

@@ -42,7 +42,7 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 		if err != nil {
 			return nil, errkind.Preconditionf("backup command failed: %w", err)
 		}
-		m.Timings["external_command"] = since(&t0)
+		m.Timings["external_command"] = pitr.Lap(&t0)
 	}
 	if len(o.Tables) > 0 {
 		var how string
@@ -52,23 +52,17 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 		}
 		m.SnapshotStore = SnapshotDB(p.u.Database(), o.Label)
 		m.Notes = append(m.Notes, "collections copied by "+how+", one collection at a time (not one consistent snapshot across collections)")
-		m.Timings["collection_snapshot"] = since(&t0)
+		m.Timings["collection_snapshot"] = pitr.Lap(&t0)
 	}
 	if err := p.mark(ctx, m); err != nil {
 		return nil, err
 	}
-	m.Timings["mark"] = since(&t0)
+	m.Timings["mark"] = pitr.Lap(&t0)
 	m.Requirements = requirements(m)
 	if err := p.save(ctx, m); err != nil {
 		return nil, err
 	}
 	return p.Get(ctx, o.Label)
-}
-
-func since(t *time.Time) float64 {
-	d := time.Since(*t).Seconds()
-	*t = time.Now()
-	return d
 }
 
 func (p *Provider) serverVersion(ctx context.Context) string {

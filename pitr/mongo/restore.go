@@ -35,13 +35,13 @@ func (p *Provider) Restore(ctx context.Context, label string, o pitr.RestoreOpti
 	if err := p.refuseChanged(ctx, sel, o.DiscardNewer); err != nil {
 		return nil, err
 	}
-	res := &pitr.RestoreResult{Label: label, Mode: "collections", Tables: sel, Timings: pitr.Timings{"check": since(&t0)}}
+	res := &pitr.RestoreResult{Label: label, Mode: "collections", Tables: sel, Timings: pitr.Timings{"check": pitr.Lap(&t0)}}
 	for _, t := range sel {
 		if err := p.restoreOne(ctx, t); err != nil {
 			return nil, err
 		}
 	}
-	res.Timings["swap"] = since(&t0)
+	res.Timings["swap"] = pitr.Lap(&t0)
 	return res, nil
 }
 

@@ -21,7 +21,7 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	if err != nil {
 		return nil, err
 	}
-	r := &pitr.VerifyReport{Label: label, OK: true, Timings: pitr.Timings{}}
+	r := pitr.NewVerifyReport(label)
 	t0 := time.Now()
 	err = p.client.Database(StateDB).Collection(MarkersColl).FindOne(ctx, bson.D{{Key: "_id", Value: m.Position.MarkerID}}).Err()
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -36,13 +36,13 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 		r.Add("external backup", cerr, m.External.Command)
 	}
 	r.Add("snapshot collections intact", p.checkCopies(ctx, m.Tables, ""), fmt.Sprintf("%d collections", len(m.Tables)))
-	r.Timings["checks"] = since(&t0)
+	r.Timings["checks"] = pitr.Lap(&t0)
 	if o.Drill {
 		scratch := pitr.StoreName("tmdrill_", p.u.Database()+"_"+label)
 		err := p.checkCopies(ctx, m.Tables, scratch)
-		r.Timings["drill"] = since(&t0)
+		r.Timings["drill"] = pitr.Lap(&t0)
 		p.client.Database(scratch).Drop(context.WithoutCancel(ctx)) //nolint:errcheck
-		r.Timings["drill_cleanup"] = since(&t0)
+		r.Timings["drill_cleanup"] = pitr.Lap(&t0)
 		r.Add("restore drill", err, "collections copied into "+scratch+" and compared, then dropped")
 	}
 	return r, r.Err()

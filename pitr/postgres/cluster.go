@@ -75,7 +75,7 @@ func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir str
 	if err := writeRecoveryConf(dir, archive, m.Position.RestorePoint, port); err != nil {
 		return nil, err
 	}
-	c.Timings["copy"] = since(&t0)
+	c.Timings["copy"] = pitr.Lap(&t0)
 	if _, err := pgbin.Run(ctx, "pg_ctl", "start", "-w", "-t", "3600", "-D", dir, "-l", filepath.Join(dir, "tidemark-restore.log")); err != nil {
 		return nil, startError(dir, archive, m.Position.RestorePoint, err)
 	}
@@ -84,7 +84,7 @@ func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir str
 		stopCluster(dir)
 		return nil, err
 	}
-	c.Timings["wal_replay"] = since(&t0)
+	c.Timings["wal_replay"] = pitr.Lap(&t0)
 	return c, nil
 }
 

@@ -51,11 +51,11 @@ func (p *Provider) create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	if err := p.preconditions(ctx, s); err != nil {
 		return nil, err
 	}
-	m.Timings["preconditions"] = since(&t0)
+	m.Timings["preconditions"] = pitr.Lap(&t0)
 	if _, err := p.takeBaseBackup(ctx, o); err != nil {
 		return nil, err
 	}
-	m.Timings["base_backup"] = since(&t0)
+	m.Timings["base_backup"] = pitr.Lap(&t0)
 	if m.BaseBackup, err = p.latestBaseBackup(ctx, "FFFFFFFF/FFFFFFFF"); err != nil {
 		return nil, err
 	}
@@ -70,30 +70,24 @@ func (p *Provider) create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 		if m.SnapshotStore, m.Tables, err = p.snapshotTables(ctx, o.Label, tables, o.Parallel, o.TableDir); err != nil {
 			return nil, err
 		}
-		m.Timings["table_snapshot"] = since(&t0)
+		m.Timings["table_snapshot"] = pitr.Lap(&t0)
 	}
 	m.CreatedAt = time.Now().UTC()
 	if m.Position, err = p.markPoint(ctx, o.Label, s.ArchiveDir); err != nil {
 		return nil, err
 	}
-	m.Timings["mark"] = since(&t0)
+	m.Timings["mark"] = pitr.Lap(&t0)
 	if err := p.waitArchived(ctx, m.Position.WALFile, s.ArchiveDir, o.ArchiveWaitTimeout); err != nil {
 		return nil, err
 	}
 	m.Position.Archived = true
-	m.Timings["archive_wait"] = since(&t0)
+	m.Timings["archive_wait"] = pitr.Lap(&t0)
 	m.Requirements = requirements(m)
 	if err := p.save(ctx, m); err != nil {
 		return nil, err
 	}
 	p.log.Info("snapshot created", "label", m.Label, "lsn", m.Position.LSN, "wal", m.Position.WALFile)
 	return m, nil
-}
-
-func since(t *time.Time) float64 {
-	d := time.Since(*t).Seconds()
-	*t = time.Now()
-	return d
 }
 
 func requirements(m *pitr.Manifest) []string {

@@ -61,20 +61,20 @@ func (p *Provider) restoreTables(ctx context.Context, m *pitr.Manifest, o pitr.R
 	if err := p.checkTables(ctx, p.pool, &pitr.Manifest{Tables: sel}); err != nil {
 		return nil, errkind.Problemsf("the snapshot copies in %s no longer match the manifest: %w", m.SnapshotStore, err)
 	}
-	res := &pitr.RestoreResult{Label: m.Label, Mode: "tables", Tables: sel, Timings: pitr.Timings{"check": since(&t0)}}
+	res := &pitr.RestoreResult{Label: m.Label, Mode: "tables", Tables: sel, Timings: pitr.Timings{"check": pitr.Lap(&t0)}}
 	side, cleanup, err := p.loadSide(ctx, m.Label, sel)
 	defer cleanup()
 	if err != nil {
 		return nil, err
 	}
-	res.Timings["load_side"] = since(&t0)
+	res.Timings["load_side"] = pitr.Lap(&t0)
 	err = pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		return swapTables(ctx, tx, side, o.DiscardNewer)
 	})
 	if err != nil {
 		return nil, err
 	}
-	res.Timings["swap"] = since(&t0)
+	res.Timings["swap"] = pitr.Lap(&t0)
 	return res, nil
 }
 

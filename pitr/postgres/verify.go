@@ -25,14 +25,14 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	if err != nil {
 		return nil, err
 	}
-	r := &pitr.VerifyReport{Label: label, OK: true, Timings: pitr.Timings{}}
+	r := pitr.NewVerifyReport(label)
 	t0 := time.Now()
 	r.Add("marker WAL archived", p.checkArchived(ctx, m), m.Position.WALFile)
 	chain, err := p.checkWALChain(ctx, m)
 	r.Add("WAL chain from the base backup", err, chain)
 	r.Add("base backup verified", verifyBaseBackup(ctx, m.BaseBackup), bbID(m.BaseBackup))
 	r.Add("snapshot tables intact", p.checkTables(ctx, p.pool, m), fmt.Sprintf("%d tables", len(m.Tables)))
-	r.Timings["checks"] = since(&t0)
+	r.Timings["checks"] = pitr.Lap(&t0)
 	if o.Drill {
 		detail, err := p.drill(ctx, m, r.Timings)
 		r.Add("restore drill", err, detail)
