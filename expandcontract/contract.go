@@ -15,11 +15,7 @@ import (
 // triggers and the old version's schema. Re-running it resumes; with no
 // version in progress it does nothing.
 func Contract(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, error) {
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := lockRunFor(ctx, pool, opts)
+	opts, unlock, err := beginRun(ctx, pool, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +30,7 @@ func Contract(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, e
 	case PhaseRollingBack:
 		return nil, fmt.Errorf("%w: rollback of %s is in progress: run tidemark rollback", errkind.ErrPrecondition, v.VersionSchema)
 	}
-	plan, err := NewPlan(opts.Dialect, v.Snapshot, v.OldSchema, v.Migrations)
+	plan, err := v.plan(opts.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +52,7 @@ func Contract(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, e
 			return res, err
 		}
 	}
-	c := &coordinator{pool: pool, d: opts.Dialect, opts: opts, v: v, phase: "contract", log: opts.Logger}
+	c := v.coordinator(pool, opts, "contract")
 	if res.Ran, res.Skipped, err = c.run(ctx, plan.Contract); err != nil {
 		return res, err
 	}

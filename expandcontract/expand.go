@@ -57,11 +57,7 @@ func PlanExpand(ctx context.Context, pool *pgxpool.Pool, migs []*Migration, opts
 // Expand starts migrations as one new version (or resumes an interrupted
 // expand of the same migrations): both versions are live when it returns.
 func Expand(ctx context.Context, pool *pgxpool.Pool, migs []*Migration, opts Options) (*Result, error) {
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := lockRunFor(ctx, pool, opts)
+	opts, unlock, err := beginRun(ctx, pool, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +66,13 @@ func Expand(ctx context.Context, pool *pgxpool.Pool, migs []*Migration, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	plan, err := NewPlan(opts.Dialect, v.Snapshot, v.OldSchema, v.Migrations)
+	plan, err := v.plan(opts.Dialect)
 	if err != nil {
 		return nil, err
 	}
 	res := newResult(v)
 	res.Resumed, res.Warnings = resumed, plan.Warnings
-	c := &coordinator{pool: pool, d: opts.Dialect, opts: opts, v: v, phase: "expand", log: opts.Logger}
+	c := v.coordinator(pool, opts, "expand")
 	if res.Ran, res.Skipped, err = c.run(ctx, plan.Expand); err != nil {
 		return res, err
 	}

@@ -14,11 +14,7 @@ import (
 // point before contract, an interrupted expand or backfill included), after
 // the drain check on the new version. The old version is left as it was.
 func Rollback(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, error) {
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := lockRunFor(ctx, pool, opts)
+	opts, unlock, err := beginRun(ctx, pool, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +26,7 @@ func Rollback(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, e
 	if v.Status == PhaseContracting {
 		return nil, fmt.Errorf("%w: contract of %s has started and cannot be rolled back: run tidemark contract", errkind.ErrPrecondition, v.VersionSchema)
 	}
-	plan, err := NewPlan(opts.Dialect, v.Snapshot, v.OldSchema, v.Migrations)
+	plan, err := v.plan(opts.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +40,7 @@ func Rollback(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Result, e
 			return res, err
 		}
 	}
-	c := &coordinator{pool: pool, d: opts.Dialect, opts: opts, v: v, phase: "rollback", log: opts.Logger}
+	c := v.coordinator(pool, opts, "rollback")
 	if res.Ran, res.Skipped, err = c.run(ctx, plan.Rollback); err != nil {
 		return res, err
 	}
