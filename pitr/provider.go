@@ -121,6 +121,11 @@ func (o *CreateOptions) Validate() error {
 type VerifyOptions struct {
 	// Drill runs a real restore into a scratch place and compares checksums.
 	Drill bool
+	// Command is the backup tool's own verify, a template like BackupCommand
+	// ({label}, {backup_id}, {dir}), e.g. `pgbackrest --stanza=main verify`.
+	// Its exit status AND its output are checked: pgbackrest verify exits 0
+	// after printing errors.
+	Command string
 }
 
 // Check is one verification step.

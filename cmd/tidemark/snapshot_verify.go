@@ -12,6 +12,7 @@ import (
 
 func (a *app) snapshotVerifyCmd(sf *snapshotFlags) *cobra.Command {
 	var drill bool
+	var verifyCommand string
 	cmd := &cobra.Command{
 		Use:   "verify LABEL",
 		Short: "Check a snapshot is restorable (exit 4 when not)",
@@ -23,7 +24,7 @@ func (a *app) snapshotVerifyCmd(sf *snapshotFlags) *cobra.Command {
 				return err
 			}
 			defer p.Close(ctx)
-			r, verr := p.Verify(ctx, args[0], pitr.VerifyOptions{Drill: drill})
+			r, verr := p.Verify(ctx, args[0], pitr.VerifyOptions{Drill: drill, Command: verifyCommand})
 			if r == nil {
 				return verr
 			}
@@ -34,6 +35,7 @@ func (a *app) snapshotVerifyCmd(sf *snapshotFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&drill, "drill", false, "restore into a scratch place and compare checksums")
+	cmd.Flags().StringVar(&verifyCommand, "verify-command", "", "the backup tool's own verify (PostgreSQL), a template with {label}, {backup_id}, {dir}; fails on a non-zero exit or error lines in its output")
 	return cmd
 }
 

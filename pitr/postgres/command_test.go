@@ -31,9 +31,27 @@ func TestCommandBaseBackup(t *testing.T) {
 	if bb == nil || bb.Method != "command" || bb.Command == nil || !strings.Contains(bb.Command.Output, "deploy=c1 db=postgres") {
 		t.Fatalf("base backup: %+v", bb)
 	}
+	// the tool's own verify: its output is scanned, not only its exit status
+	rep, err := p.Verify(ctx, "c1", pitr.VerifyOptions{Command: "echo 'P00  ERROR: [028]: backup {label} is missing files'; exit 0"})
+	if !errors.Is(err, errkind.ErrProblemsFound) || rep == nil || rep.OK || !checkFailed(rep, "backup tool's verify") {
+		t.Fatalf("verify with a tool printing errors and exiting 0: %v %+v", err, rep)
+	}
+	rep, err = p.Verify(ctx, "c1", pitr.VerifyOptions{Command: "echo verified {label}"})
+	if err != nil || !rep.OK {
+		t.Fatalf("verify with a passing tool: %v %+v", err, rep)
+	}
 	// a whole-cluster restore needs the tool that took the backup
 	_, err = p.Restore(ctx, "c1", pitr.RestoreOptions{TargetDir: scratchDir(t) + "/r"})
 	if !errors.Is(err, pitr.ErrUnsupported) || errors.Is(err, errkind.ErrPrecondition) {
 		t.Fatalf("restore of a command backup: %v", err)
 	}
+}
+
+func checkFailed(r *pitr.VerifyReport, name string) bool {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return !c.OK
+		}
+	}
+	return false
 }

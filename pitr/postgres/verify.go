@@ -31,6 +31,10 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	chain, err := p.checkWALChain(ctx, m)
 	r.Add("WAL chain from the base backup", err, chain)
 	r.Add("base backup verified", verifyBaseBackup(ctx, m.BaseBackup), bbID(m.BaseBackup))
+	if o.Command != "" {
+		detail, err := p.toolVerify(ctx, m, o.Command)
+		r.Add("backup tool's verify", err, detail)
+	}
 	r.Add("snapshot tables intact", p.checkTables(ctx, p.pool, m), fmt.Sprintf("%d tables", len(m.Tables)))
 	r.Timings["checks"] = pitr.Lap(&t0)
 	if o.Drill {
@@ -38,6 +42,20 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 		r.Add("restore drill", err, detail)
 	}
 	return r, r.Err()
+}
+
+// toolVerify runs the backup tool's own verify command (pgBackRest, WAL-G,
+// Barman); pitr.RunCommand fails on a non-zero exit or on error lines.
+func (p *Provider) toolVerify(ctx context.Context, m *pitr.Manifest, tmpl string) (string, error) {
+	vars := map[string]string{"label": m.Label, "backup_id": bbID(m.BaseBackup)}
+	if m.BaseBackup != nil {
+		vars["dir"] = m.BaseBackup.Location
+	}
+	run, err := pitr.RunCommand(ctx, pitr.ExpandTemplate(tmpl, vars), []string{"PGPASSWORD=" + p.u.Password()})
+	if err != nil {
+		return "", err
+	}
+	return run.Command, nil
 }
 
 func (p *Provider) checkArchived(ctx context.Context, m *pitr.Manifest) error {
