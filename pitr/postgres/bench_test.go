@@ -143,7 +143,8 @@ func BenchmarkTableSnapshot(b *testing.B) {
 				b.Fatal(err)
 			}
 			copySecs := time.Since(t0).Seconds()
-			o := pitr.CreateOptions{Label: "tables-" + mode + fmt.Sprint(b.N), Tables: []string{"orders"}}
+			// a new label each run: create with an existing label returns the old manifest
+			o := pitr.CreateOptions{Label: fmt.Sprintf("tables-%s-%d", mode, time.Now().UnixNano()), Tables: []string{"orders"}}
 			if mode == "file" {
 				o.TableDir = b.TempDir()
 			}
