@@ -54,13 +54,20 @@ func (d *Deployer) open(ctx context.Context) (*records.Store, *journal, error) {
 	return st, j, err
 }
 
-// lock takes the service's deploy lock on its database.
-func (d *Deployer) lock(ctx context.Context, s Service, what string) (*lock.Held, error) {
-	h, err := lock.Acquire(ctx, s.target(), "deploy:"+s.Name, lock.Options{Timeout: d.LockTimeout, Holder: lock.Holder{What: "deploy " + what + " " + s.Name}})
+// begin takes the service's deploy lock for verb (on the service's own
+// database) and opens the records store and step journal on the control
+// database. Call release when the verb is done, whatever its outcome.
+func (d *Deployer) begin(ctx context.Context, s Service, verb string) (release func(), st *records.Store, j *journal, err error) {
+	h, err := lock.Acquire(ctx, s.target(), "deploy:"+s.Name, lock.Options{Timeout: d.LockTimeout, Holder: lock.Holder{What: "deploy " + verb + " " + s.Name}})
 	if err != nil {
-		return nil, fmt.Errorf("deploy lock: %w", err)
+		return nil, nil, nil, fmt.Errorf("deploy lock: %w", err)
 	}
-	return h, nil
+	release = func() { _ = h.Release(context.WithoutCancel(ctx)) }
+	if st, j, err = d.open(ctx); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return release, st, j, nil
 }
 
 // runner runs the steps of one verb, timing and reporting each.

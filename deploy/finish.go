@@ -33,15 +33,11 @@ func (d *Deployer) Finish(ctx context.Context, s Service, o FinishOptions) (*Fin
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	held, err := d.lock(ctx, s, "finish")
+	release, st, j, err := d.begin(ctx, s, "finish")
 	if err != nil {
 		return nil, err
 	}
-	defer held.Release(context.WithoutCancel(ctx)) //nolint:errcheck
-	st, j, err := d.open(ctx)
-	if err != nil {
-		return nil, err
-	}
+	defer release()
 	dep, err := findDeployment(ctx, st, s.Name, o.Release)
 	if err != nil {
 		return nil, err

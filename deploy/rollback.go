@@ -50,15 +50,11 @@ func (d *Deployer) Rollback(ctx context.Context, s Service, o RollbackOptions) (
 	if strings.TrimSpace(o.Reason) == "" {
 		return nil, errkind.Usagef("a rollback needs a reason (--reason)")
 	}
-	held, err := d.lock(ctx, s, "rollback")
+	release, st, j, err := d.begin(ctx, s, "rollback")
 	if err != nil {
 		return nil, err
 	}
-	defer held.Release(context.WithoutCancel(ctx)) //nolint:errcheck
-	st, j, err := d.open(ctx)
-	if err != nil {
-		return nil, err
-	}
+	defer release()
 	dep, err := findDeployment(ctx, st, s.Name, o.Release)
 	if err != nil {
 		return nil, err

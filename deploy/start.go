@@ -36,15 +36,11 @@ func (d *Deployer) Start(ctx context.Context, s Service, o StartOptions) (*Start
 	if o.Release == "" {
 		return nil, errkind.Usagef("a release is required (--release)")
 	}
-	held, err := d.lock(ctx, s, "start")
+	release, st, j, err := d.begin(ctx, s, "start")
 	if err != nil {
 		return nil, err
 	}
-	defer held.Release(context.WithoutCancel(ctx)) //nolint:errcheck
-	st, j, err := d.open(ctx)
-	if err != nil {
-		return nil, err
-	}
+	defer release()
 	if done, err := recordedStart(ctx, st, j, s.Name, o.Release); done != nil || err != nil {
 		return done, err
 	}
