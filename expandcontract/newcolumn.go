@@ -29,20 +29,7 @@ func (p *Planner) addColumnSQL(table, phys, typ string, def *string, lateDefault
 
 // undoNewColumnConstraints drops them on rollback, before the triggers go.
 func (p *Planner) undoNewColumnConstraints(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
-	var names []string
-	if notNull {
-		names = append(names, notNullName(phys))
-	}
-	if chk != nil {
-		names = append(names, chk.Name)
-	}
-	if ref != nil {
-		n := ref.Name
-		if n == "" {
-			n = ident63(table + "_" + name + "_fkey")
-		}
-		names = append(names, n)
-	}
+	names := newColumnConstraintNames(table, phys, name, notNull, chk, ref)
 	var stmts []string
 	for _, n := range names {
 		stmts = append(stmts, p.dropConstraintIfExists(table, n))
@@ -66,10 +53,7 @@ func (p *Planner) newColumnConstraints(t *tableModel, phys, name string, notNull
 	}
 	if ref != nil {
 		if s, err := p.refSQL(ref); err == nil {
-			n := ref.Name
-			if n == "" {
-				n = ident63(t.Physical + "_" + name + "_fkey")
-			}
+			n := fkeyName(ref, t.Physical, name)
 			out = append(out, p.dropConstraintIfExists(t.Physical, n),
 				alter+"ADD CONSTRAINT "+d.Quote(n)+" FOREIGN KEY ("+d.Quote(phys)+") "+s+" NOT VALID")
 		} else {
@@ -79,11 +63,9 @@ func (p *Planner) newColumnConstraints(t *tableModel, phys, name string, notNull
 	return out
 }
 
-func (p *Planner) dropConstraintIfExists(table, name string) string {
-	return "ALTER TABLE " + p.D.Table(p.Schema, table) + " DROP CONSTRAINT IF EXISTS " + p.D.Quote(name)
-}
-
-func (p *Planner) validateNewColumn(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
+// newColumnConstraintNames lists the constraints newColumnConstraints adds
+// on the temporary column of table's column name.
+func newColumnConstraintNames(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) []string {
 	var names []string
 	if notNull {
 		names = append(names, notNullName(phys))
@@ -92,12 +74,25 @@ func (p *Planner) validateNewColumn(table, phys, name string, notNull bool, chk 
 		names = append(names, chk.Name)
 	}
 	if ref != nil {
-		n := ref.Name
-		if n == "" {
-			n = ident63(table + "_" + name + "_fkey")
-		}
-		names = append(names, n)
+		names = append(names, fkeyName(ref, table, name))
 	}
+	return names
+}
+
+// fkeyName is the foreign key's given name, or PostgreSQL's default one.
+func fkeyName(ref *RefDef, table, column string) string {
+	if ref.Name != "" {
+		return ref.Name
+	}
+	return ident63(table + "_" + column + "_fkey")
+}
+
+func (p *Planner) dropConstraintIfExists(table, name string) string {
+	return "ALTER TABLE " + p.D.Table(p.Schema, table) + " DROP CONSTRAINT IF EXISTS " + p.D.Quote(name)
+}
+
+func (p *Planner) validateNewColumn(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
+	names := newColumnConstraintNames(table, phys, name, notNull, chk, ref)
 	for _, n := range names {
 		p.Validate(Action{ID: "validate/" + n, Lock: "SHARE UPDATE EXCLUSIVE", Scans: true,
 			SQL: []string{"ALTER TABLE " + p.D.Table(p.Schema, table) + " VALIDATE CONSTRAINT " + p.D.Quote(n)}})
