@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -52,8 +53,8 @@ func Checksum(ctx context.Context, c *mongo.Collection) (int64, string, error) {
 }
 
 // copyCollection copies every document of from into to (which is dropped
-// first), in batches, and returns the checksum of what it copied. It tries
-// an aggregation $out first where the server supports it.
+// first), in batches, and returns how it copied. It tries an aggregation
+// $out first where the server supports it.
 func copyCollection(ctx context.Context, from, to *mongo.Collection) (string, error) {
 	if err := to.Drop(ctx); err != nil {
 		return "", fmt.Errorf("drop %s: %w", to.Name(), err)
@@ -68,6 +69,31 @@ func copyCollection(ctx context.Context, from, to *mongo.Collection) (string, er
 		return "", fmt.Errorf("read %s: %w", from.Name(), err)
 	}
 	defer cur.Close(ctx)
+	each := func(fn func(bson.Raw) error) error {
+		for cur.Next(ctx) {
+			if err := fn(cur.Current); err != nil {
+				return err
+			}
+		}
+		if err := cur.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", from.Name(), err)
+		}
+		return nil
+	}
+	return "batched copy", insertAll(ctx, to, each)
+}
+
+// loadFile loads a .bson file into to (which is dropped first), in batches.
+func loadFile(ctx context.Context, path string, to *mongo.Collection) error {
+	if err := to.Drop(ctx); err != nil {
+		return fmt.Errorf("drop %s: %w", to.Name(), err)
+	}
+	return insertAll(ctx, to, func(fn func(bson.Raw) error) error { return eachFileDoc(ctx, path, fn) })
+}
+
+// insertAll inserts the documents each yields into to, batchSize at a time
+// (each document is copied: each may reuse its buffer).
+func insertAll(ctx context.Context, to *mongo.Collection, each func(fn func(bson.Raw) error) error) error {
 	batch := make([]any, 0, batchSize)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -75,42 +101,83 @@ func copyCollection(ctx context.Context, from, to *mongo.Collection) (string, er
 		}
 		_, err := to.InsertMany(ctx, batch)
 		batch = batch[:0]
+		if err != nil {
+			return fmt.Errorf("copy into %s: %w", to.Name(), err)
+		}
+		return nil
+	}
+	err := each(func(d bson.Raw) error {
+		batch = append(batch, bson.Raw(append([]byte(nil), d...)))
+		if len(batch) == batchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	for cur.Next(ctx) {
-		batch = append(batch, bson.Raw(append([]byte(nil), cur.Current...)))
-		if len(batch) == batchSize {
-			if err := flush(); err != nil {
-				return "", fmt.Errorf("copy into %s: %w", to.Name(), err)
-			}
-		}
-	}
-	if err := cur.Err(); err != nil {
-		return "", fmt.Errorf("read %s: %w", from.Name(), err)
-	}
-	if err := flush(); err != nil {
-		return "", fmt.Errorf("copy into %s: %w", to.Name(), err)
-	}
-	return "batched copy", nil
+	return flush()
 }
 
-// snapshotCollections copies each collection into the snapshot database and
-// records counts and checksums of the copies.
-func (p *Provider) snapshotCollections(ctx context.Context, label string, names []string) ([]pitr.TableSum, string, error) {
-	snapDB := p.client.Database(SnapshotDB(p.u.Database(), label))
+// fill copies a covered collection's snapshot copy (a collection in the
+// snapshot database or a .bson file) into to.
+func (p *Provider) fill(ctx context.Context, t pitr.TableSum, to *mongo.Collection) error {
+	if isFile(t) {
+		return loadFile(ctx, t.Copy, to)
+	}
+	_, err := copyCollection(ctx, p.copyColl(t), to)
+	return err
+}
+
+// copySum is the document count and checksum of a snapshot copy.
+func (p *Provider) copySum(ctx context.Context, t pitr.TableSum) (int64, string, error) {
+	if isFile(t) {
+		return fileSum(ctx, t.Copy)
+	}
+	return Checksum(ctx, p.copyColl(t))
+}
+
+// snapshotCollections copies each collection into the snapshot database, or
+// with dir set into .bson files under dir, and records counts and
+// checksums of the copies. It returns the store (database or directory)
+// and how the copies were made.
+func (p *Provider) snapshotCollections(ctx context.Context, label string, names []string, dir string) ([]pitr.TableSum, string, string, error) {
+	store := SnapshotDB(p.u.Database(), label)
+	if dir != "" {
+		return p.dumpCollections(ctx, names, dir, store)
+	}
+	snapDB := p.client.Database(store)
 	var sums []pitr.TableSum
 	var how string
 	for _, n := range names {
 		copyC := snapDB.Collection(n)
 		var err error
 		if how, err = copyCollection(ctx, p.db.Collection(n), copyC); err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		rows, sum, err := Checksum(ctx, copyC)
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
-		sums = append(sums, pitr.TableSum{Name: n, Copy: snapDB.Name() + "." + n, Rows: rows, Checksum: sum})
+		sums = append(sums, pitr.TableSum{Name: n, Copy: snapDB.Name() + "." + n, Rows: rows, Checksum: sum, Algo: AlgoBSONSum})
 	}
-	return sums, how, nil
+	return sums, store, how, nil
+}
+
+// dumpCollections writes each collection as a .bson file (mongodump's
+// directory layout) under dir/store.
+func (p *Provider) dumpCollections(ctx context.Context, names []string, dir, store string) ([]pitr.TableSum, string, string, error) {
+	dbDir, err := prepareDumpDir(dir, store, p.u.Database())
+	if err != nil {
+		return nil, "", "", err
+	}
+	var sums []pitr.TableSum
+	for _, n := range names {
+		s, err := dumpCollection(ctx, p.db.Collection(n), dbDir)
+		if err != nil {
+			return nil, "", "", err
+		}
+		sums = append(sums, s)
+	}
+	return sums, filepath.Dir(dbDir), ".bson files read in _id order", nil
 }

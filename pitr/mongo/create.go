@@ -32,6 +32,9 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	t0 := time.Now()
 	m := &pitr.Manifest{Label: o.Label, Database: p.u.String(), Engine: "mongodb", Timings: pitr.Timings{}}
 	m.ServerVersion = p.serverVersion(ctx)
+	if o.TableDir != "" && len(o.Tables) == 0 {
+		return nil, errkind.Usagef("--table-dir keeps the collection snapshot as .bson files: name the collections with --collections")
+	}
 	if err := p.checkCollections(ctx, o.Tables); err != nil {
 		return nil, err
 	}
@@ -47,10 +50,9 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	if len(o.Tables) > 0 {
 		var how string
 		var err error
-		if m.Tables, how, err = p.snapshotCollections(ctx, o.Label, o.Tables); err != nil {
+		if m.Tables, m.SnapshotStore, how, err = p.snapshotCollections(ctx, o.Label, o.Tables, o.TableDir); err != nil {
 			return nil, err
 		}
-		m.SnapshotStore = SnapshotDB(p.u.Database(), o.Label)
 		m.Notes = append(m.Notes, "collections copied by "+how+", one collection at a time (not one consistent snapshot across collections)")
 		m.Timings["collection_snapshot"] = pitr.Lap(&t0)
 	}
@@ -133,7 +135,10 @@ func (p *Provider) mark(ctx context.Context, m *pitr.Manifest) error {
 
 func requirements(m *pitr.Manifest) []string {
 	var r []string
-	if m.SnapshotStore != "" {
+	switch {
+	case len(m.Tables) > 0 && isFile(m.Tables[0]):
+		r = append(r, "the .bson files in "+m.SnapshotStore+" (mongodump layout; for restore --collections)")
+	case m.SnapshotStore != "":
 		r = append(r, "collection copies in database "+m.SnapshotStore+" (for restore --collections)")
 	}
 	if m.External != nil {

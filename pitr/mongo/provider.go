@@ -1,7 +1,8 @@
 // Package mongo is the MongoDB snapshot provider: a marker write whose
 // operation time is the snapshot point (appendOplogNote where the server has
 // it, else a marker document), copies of the chosen collections in a
-// snapshot database with counts and checksums, an optional external backup
+// snapshot database or, with CreateOptions.TableDir, as .bson files in
+// mongodump's layout, with counts and checksums, an optional external backup
 // command (pbm, mongodump --oplog), and restores of those collections.
 //
 // It does not use multi-document transactions (FerretDB has none): a

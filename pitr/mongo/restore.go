@@ -82,11 +82,11 @@ func (p *Provider) refuseChanged(ctx context.Context, sel []pitr.TableSum, disca
 	return nil
 }
 
-// restoreOne copies the snapshot into a side collection with the live
+// restoreOne copies the snapshot (collection or .bson file) into a side collection with the live
 // collection's indexes, checks it, and renames it over the live one.
 func (p *Provider) restoreOne(ctx context.Context, t pitr.TableSum) error {
 	side := p.db.Collection(t.Name + "_tidemark_restore")
-	if _, err := copyCollection(ctx, p.copyColl(t), side); err != nil {
+	if err := p.fill(ctx, t, side); err != nil {
 		return err
 	}
 	if err := copyIndexes(ctx, p.db.Collection(t.Name), side); err != nil {

@@ -14,8 +14,8 @@ import (
 )
 
 // Verify checks the marker document, the external command's record and the
-// collection copies' checksums; with Drill it also copies each snapshot
-// collection into a scratch database and checksums that.
+// collection copies' checksums (re-reading .bson files); with Drill it also
+// loads each snapshot copy into a scratch database and checksums that.
 func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOptions) (*pitr.VerifyReport, error) {
 	m, err := p.Get(ctx, label)
 	if err != nil {
@@ -35,7 +35,11 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 		}
 		r.Add("external backup", cerr, m.External.Command)
 	}
-	r.Add("snapshot collections intact", p.checkCopies(ctx, m.Tables, ""), fmt.Sprintf("%d collections", len(m.Tables)))
+	detail := fmt.Sprintf("%d collections", len(m.Tables))
+	if len(m.Tables) > 0 && isFile(m.Tables[0]) {
+		detail = fmt.Sprintf("%d .bson files in %s re-read", len(m.Tables), m.SnapshotStore)
+	}
+	r.Add("snapshot collections intact", p.checkCopies(ctx, m.Tables, ""), detail)
 	r.Timings["checks"] = pitr.Lap(&t0)
 	if o.Drill {
 		scratch := pitr.StoreName("tmdrill_", p.u.Database()+"_"+label)
@@ -48,20 +52,24 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	return r, r.Err()
 }
 
-// checkCopies compares each snapshot copy (or, with scratch set, a fresh
-// copy of it in the scratch database) with the manifest.
+// checkCopies compares each snapshot copy (a collection or a re-read .bson
+// file; with scratch set, a fresh copy of it loaded into the scratch
+// database) with the manifest.
 func (p *Provider) checkCopies(ctx context.Context, tables []pitr.TableSum, scratch string) error {
 	var bad []string
 	for _, t := range tables {
-		c := p.copyColl(t)
+		var n int64
+		var sum string
+		var err error
 		if scratch != "" {
-			to := p.client.Database(scratch).Collection(c.Name())
-			if _, err := copyCollection(ctx, c, to); err != nil {
+			to := p.client.Database(scratch).Collection(t.Name)
+			if err := p.fill(ctx, t, to); err != nil {
 				return err
 			}
-			c = to
+			n, sum, err = Checksum(ctx, to)
+		} else {
+			n, sum, err = p.copySum(ctx, t)
 		}
-		n, sum, err := Checksum(ctx, c)
 		if err != nil {
 			return err
 		}
