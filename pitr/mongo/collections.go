@@ -179,5 +179,5 @@ func (p *Provider) dumpCollections(ctx context.Context, names []string, dir, sto
 		}
 		sums = append(sums, s)
 	}
-	return sums, filepath.Dir(dbDir), ".bson files read in _id order", nil
+	return sums, filepath.Dir(dbDir), "streaming each into a .bson file in _id order", nil
 }
