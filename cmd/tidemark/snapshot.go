@@ -63,7 +63,7 @@ func (a *app) snapshotCreateCmd(sf *snapshotFlags) *cobra.Command {
 	fl.StringVar(&f.label, "label", "", "snapshot label, e.g. deploy-orders-<sha> (required)")
 	fl.StringSliceVar(&f.tables, "tables", nil, "tables to copy into a snapshot schema (PostgreSQL, CockroachDB)")
 	fl.StringSliceVar(&f.tables, "collections", nil, "collections to copy into a snapshot database (MongoDB)")
-	fl.StringVar(&f.tableDir, "table-dir", "", "keep the table snapshot as COPY files in this directory instead of a snapshot schema (PostgreSQL)")
+	fl.StringVar(&f.tableDir, "table-dir", "", "keep the table snapshot as COPY files in this directory instead of a snapshot schema (PostgreSQL), or the collections as .bson files in mongodump's layout instead of a snapshot database (MongoDB)")
 	fl.StringVar(&f.baseBackup, "base-backup", "none", "who takes a base backup first: pg_basebackup, command, backup (CockroachDB BACKUP INTO --backup-dir) or none (use the latest recorded one)")
 	fl.StringVar(&f.backupDir, "backup-dir", "", "directory tidemark manages for pg_basebackup backups")
 	fl.StringVar(&f.backupFormat, "backup-format", "plain", "pg_basebackup format: plain or tar")
