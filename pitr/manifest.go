@@ -58,6 +58,12 @@ type BaseBackup struct {
 	TakenAt  time.Time   `json:"taken_at"`
 	Command  *CommandRun `json:"command,omitempty"`
 	Location string      `json:"location,omitempty"`
+	// ToolID is the backup tool's own id, read from its output
+	// (pgBackRest's backup label, WAL-G's backup name, Barman's backup id,
+	// or a `backup_id=ID` line); {backup_id} in templates prefers it.
+	ToolID string `json:"tool_backup_id,omitempty"`
+	// RestoreCommand is the restore template given when the backup was taken.
+	RestoreCommand string `json:"restore_command,omitempty"`
 }
 
 // CommandRun records an external command tidemark ran.

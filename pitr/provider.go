@@ -64,6 +64,11 @@ type CreateOptions struct {
 	// BackupCommand is a template run for BaseBackup=command (and on MongoDB
 	// as an external backup command); {label}, {database}, {dir} are replaced.
 	BackupCommand string
+	// RestoreCommand is a template that fills a new data directory from the
+	// base backup ({dir}, {label}, {backup_id}, {restore_point},
+	// {archive_dir}, {backup_dir}); it is recorded with the base backup so
+	// verify --drill and restore can reuse it (PostgreSQL).
+	RestoreCommand string
 	// ArchiveWaitTimeout bounds the wait for the marker's WAL to be archived.
 	ArchiveWaitTimeout time.Duration
 	// Parallel is the number of connections copying tables (default 4).
@@ -126,6 +131,9 @@ type VerifyOptions struct {
 	// Its exit status AND its output are checked: pgbackrest verify exits 0
 	// after printing errors.
 	Command string
+	// RestoreCommand fills the drill's scratch data directory (see
+	// RestoreOptions.RestoreCommand); empty: the one recorded with the base backup.
+	RestoreCommand string
 }
 
 // Check is one verification step.
@@ -181,6 +189,11 @@ type RestoreOptions struct {
 	AllTables bool
 	// DiscardNewer restores tables even when their rows changed after the snapshot.
 	DiscardNewer bool
+	// RestoreCommand is a template run to fill TargetDir from the base backup
+	// (pgBackRest, WAL-G, Barman): {dir}, {label}, {backup_id},
+	// {restore_point}, {archive_dir}, {backup_dir}. Empty: the one recorded
+	// with the base backup, else tidemark copies a pg_basebackup backup.
+	RestoreCommand string
 }
 
 // RestoreResult describes a finished restore.
@@ -193,6 +206,8 @@ type RestoreResult struct {
 	Tables     []TableSum `json:"tables,omitempty"`
 	Timings    Timings    `json:"timings"`
 	SwitchOver []string   `json:"switch_over,omitempty"`
+	// Command is the restore command's run, when one filled the directory.
+	Command *CommandRun `json:"restore_command,omitempty"`
 }
 
 // OpenFunc opens a provider for a URL.

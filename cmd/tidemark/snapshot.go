@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/pitr"
 	_ "github.com/tidemark/tidemark/pitr/all"
 )
@@ -43,10 +44,10 @@ func (a *app) openProvider(ctx context.Context, f *snapshotFlags) (pitr.Provider
 }
 
 type snapshotCreateFlags struct {
-	label, baseBackup, backupDir, backupFormat, backupCommand, manifestFile, tableDir string
-	tables                                                                            []string
-	archiveTimeout                                                                    time.Duration
-	parallel                                                                          int
+	label, baseBackup, backupDir, backupFormat, backupCommand, restoreCommand, manifestFile, tableDir string
+	tables                                                                                            []string
+	archiveTimeout                                                                                    time.Duration
+	parallel                                                                                          int
 }
 
 func (a *app) snapshotCreateCmd(sf *snapshotFlags) *cobra.Command {
@@ -68,6 +69,7 @@ func (a *app) snapshotCreateCmd(sf *snapshotFlags) *cobra.Command {
 	fl.StringVar(&f.backupDir, "backup-dir", "", "directory tidemark manages for pg_basebackup backups")
 	fl.StringVar(&f.backupFormat, "backup-format", "plain", "pg_basebackup format: plain or tar")
 	fl.StringVar(&f.backupCommand, "backup-command", "", "backup command template ({label}, {dbname}, {host}, {port}, {user}, {dir}, {database})")
+	fl.StringVar(&f.restoreCommand, "restore-command", "", restoreCommandUsage+"; recorded with the base backup for verify --drill and restore")
 	fl.DurationVar(&f.archiveTimeout, "archive-timeout", 60*time.Second, "how long to wait for the marker's WAL segment to be archived")
 	fl.IntVar(&f.parallel, "parallel", 4, "connections copying tables")
 	fl.StringVar(&f.manifestFile, "manifest-file", "", "also write the manifest as JSON to this file")
@@ -81,7 +83,7 @@ func (a *app) snapshotCreate(ctx context.Context, sf *snapshotFlags, f *snapshot
 	}
 	defer p.Close(ctx)
 	m, err := p.Create(ctx, pitr.CreateOptions{Label: f.label, Tables: f.tables, TableDir: f.tableDir, BaseBackup: f.baseBackup,
-		BackupDir: f.backupDir, BackupFormat: f.backupFormat, BackupCommand: f.backupCommand, ArchiveWaitTimeout: f.archiveTimeout, Parallel: f.parallel})
+		BackupDir: f.backupDir, BackupFormat: f.backupFormat, BackupCommand: f.backupCommand, RestoreCommand: f.restoreCommand, ArchiveWaitTimeout: f.archiveTimeout, Parallel: f.parallel})
 	if err != nil {
 		return err
 	}
@@ -100,11 +102,19 @@ func (a *app) snapshotCreate(ctx context.Context, sf *snapshotFlags, f *snapshot
 	})
 }
 
+const restoreCommandUsage = "command template that fills a new data directory from the base backup (PostgreSQL: pgBackRest, WAL-G, Barman): {dir}, {label}, {backup_id}, {restore_point}, {archive_dir}, {backup_dir}"
+
 func writeManifest(w io.Writer, m *pitr.Manifest) {
 	fmt.Fprintf(w, "  engine:    %s %s\n  database:  %s\n  created:   %s\n", m.Engine, m.ServerVersion, m.Database, m.CreatedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "  position:  %s\n", position(m.Position))
 	if bb := m.BaseBackup; bb != nil {
 		fmt.Fprintf(w, "  base backup: %s (%s) %s\n", bb.ID, bb.Method, bb.Dir+bb.Location)
+		if bb.ToolID != "" {
+			fmt.Fprintf(w, "  tool's backup id: %s\n", bb.ToolID)
+		}
+		if bb.RestoreCommand != "" {
+			fmt.Fprintf(w, "  restore command: %s\n", dburl.Redact(bb.RestoreCommand))
+		}
 	}
 	for _, t := range m.Tables {
 		fmt.Fprintf(w, "  table:     %s -> %s  rows=%d checksum=%s\n", t.Name, t.Copy, t.Rows, t.Checksum)

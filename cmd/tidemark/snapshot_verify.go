@@ -12,7 +12,7 @@ import (
 
 func (a *app) snapshotVerifyCmd(sf *snapshotFlags) *cobra.Command {
 	var drill bool
-	var verifyCommand string
+	var verifyCommand, restoreCommand string
 	cmd := &cobra.Command{
 		Use:   "verify LABEL",
 		Short: "Check a snapshot is restorable (exit 4 when not)",
@@ -24,7 +24,7 @@ func (a *app) snapshotVerifyCmd(sf *snapshotFlags) *cobra.Command {
 				return err
 			}
 			defer p.Close(ctx)
-			r, verr := p.Verify(ctx, args[0], pitr.VerifyOptions{Drill: drill, Command: verifyCommand})
+			r, verr := p.Verify(ctx, args[0], pitr.VerifyOptions{Drill: drill, Command: verifyCommand, RestoreCommand: restoreCommand})
 			if r == nil {
 				return verr
 			}
@@ -36,6 +36,7 @@ func (a *app) snapshotVerifyCmd(sf *snapshotFlags) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&drill, "drill", false, "restore into a scratch place and compare checksums")
 	cmd.Flags().StringVar(&verifyCommand, "verify-command", "", "the backup tool's own verify (PostgreSQL), a template with {label}, {backup_id}, {dir}; fails on a non-zero exit or error lines in its output")
+	cmd.Flags().StringVar(&restoreCommand, "restore-command", "", restoreCommandUsage+" (default: the one recorded at create); used by --drill")
 	return cmd
 }
 
@@ -58,6 +59,7 @@ type snapshotRestoreFlags struct {
 	tables       []string
 	allTables    bool
 	discardNewer bool
+	restoreCmd   string
 }
 
 func (a *app) snapshotRestoreCmd(sf *snapshotFlags) *cobra.Command {
@@ -74,7 +76,7 @@ func (a *app) snapshotRestoreCmd(sf *snapshotFlags) *cobra.Command {
 			}
 			defer p.Close(ctx)
 			res, err := p.Restore(ctx, args[0], pitr.RestoreOptions{TargetDir: f.targetDir, Port: f.port,
-				Tables: f.tables, AllTables: f.allTables, DiscardNewer: f.discardNewer})
+				Tables: f.tables, AllTables: f.allTables, DiscardNewer: f.discardNewer, RestoreCommand: f.restoreCmd})
 			if err != nil {
 				return err
 			}
@@ -88,6 +90,7 @@ func (a *app) snapshotRestoreCmd(sf *snapshotFlags) *cobra.Command {
 	fl.StringSliceVar(&f.tables, "collections", nil, "restore these snapshot collections (MongoDB)")
 	fl.BoolVar(&f.allTables, "all-tables", false, "restore every table/collection the snapshot covers")
 	fl.BoolVar(&f.discardNewer, "discard-newer", false, "overwrite rows changed after the snapshot")
+	fl.StringVar(&f.restoreCmd, "restore-command", "", restoreCommandUsage+" (default: the one recorded at create)")
 	return cmd
 }
 
@@ -96,6 +99,9 @@ func writeRestore(w io.Writer, r *pitr.RestoreResult) {
 		fmt.Fprintf(w, "port=%d\n", r.Port)
 		fmt.Fprintf(w, "restored %q into %s in %.1fs (copy %.1fs, WAL replay %.1fs)\n", r.Label, r.TargetDir,
 			r.Timings["copy"]+r.Timings["wal_replay"], r.Timings["copy"], r.Timings["wal_replay"])
+		if r.Command != nil {
+			fmt.Fprintf(w, "  filled by: %s (exit %d, %.1fs)\n", r.Command.Command, r.Command.ExitCode, r.Command.Seconds)
+		}
 		for _, s := range r.SwitchOver {
 			fmt.Fprintf(w, "  - %s\n", s)
 		}

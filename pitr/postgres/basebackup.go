@@ -35,6 +35,7 @@ func (p *Provider) takeBaseBackup(ctx context.Context, o pitr.CreateOptions) (*p
 	if err != nil {
 		return nil, err
 	}
+	bb.RestoreCommand = o.RestoreCommand
 	return bb, p.saveBaseBackup(ctx, bb)
 }
 
@@ -158,5 +159,6 @@ func (p *Provider) commandBackup(ctx context.Context, o pitr.CreateOptions) (*pi
 		return nil, errkind.Preconditionf("base backup command failed: %w", err)
 	}
 	id := pitr.StoreName("cmd-", o.Label) + "-" + start.UTC().Format("20060102T150405")
-	return &pitr.BaseBackup{ID: id, Method: pitr.BackupCommand, StartLSN: lsn, StartWAL: wal, TakenAt: start.UTC(), Command: run, Location: o.BackupDir}, nil
+	return &pitr.BaseBackup{ID: id, Method: pitr.BackupCommand, StartLSN: lsn, StartWAL: wal, TakenAt: start.UTC(), Command: run,
+		Location: o.BackupDir, ToolID: toolBackupID(run.Output)}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type cluster struct {
 	Port    int
 	URL     string // with password: never print
 	Timings pitr.Timings
+	Command *pitr.CommandRun // the restore command's run, when one filled Dir
 }
 
 // checkTarget refuses a target directory that exists and is not empty, or
@@ -47,45 +49,59 @@ func checkTarget(target, liveDataDir string) (string, error) {
 	return abs, nil
 }
 
-// restoreCluster copies the base backup to dir, configures recovery to the
-// restore point, starts it and waits until it is promoted.
-func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir string, port int) (*cluster, error) {
-	bb := m.BaseBackup
-	if bb == nil || bb.Dir == "" {
-		return nil, fmt.Errorf("%w: base backup %v was taken by an external command: restore it with that tool, with recovery_target_name = '%s'", pitr.ErrUnsupported, bbID(bb), m.Position.RestorePoint)
-	}
+// restoreCluster fills dir with the base backup (tidemark's copy of a
+// pg_basebackup backup, or the restore command), then recovers it to the
+// restore point: recoverCluster.
+func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir string, port int, restoreCmd string) (*cluster, error) {
 	archive := p.opts.ArchiveDir
 	if archive == "" {
 		archive = m.Position.ArchiveDir
 	}
-	if archive == "" {
-		return nil, errkind.Usagef("the WAL archive directory is unknown (archive_command is not a plain cp): pass --archive-dir")
+	fill, err := filler(m, archive, restoreCmd)
+	if err != nil {
+		return nil, err
 	}
 	if port == 0 {
-		var err error
 		if port, err = freePort(); err != nil {
 			return nil, err
 		}
 	}
 	c := &cluster{Dir: dir, Port: port, Timings: pitr.Timings{}}
 	t0 := time.Now()
-	if err := copyBackup(ctx, bb, dir); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create target dir: %w", err)
+	}
+	if c.Command, err = fill(ctx, dir); err != nil {
+		clearDir(dir)
 		return nil, err
 	}
-	if err := writeRecoveryConf(dir, archive, m.Position.RestorePoint, port); err != nil {
+	if err := p.recoverCluster(ctx, c, m, archive, &t0); err != nil {
 		return nil, err
 	}
-	c.Timings["copy"] = pitr.Lap(&t0)
-	if _, err := pgbin.Run(ctx, "pg_ctl", "start", "-w", "-t", "3600", "-D", dir, "-l", filepath.Join(dir, "tidemark-restore.log")); err != nil {
-		return nil, startError(dir, archive, m.Position.RestorePoint, err)
-	}
-	c.URL = p.urlForPort(port)
-	if err := waitPromoted(ctx, c.URL, dir); err != nil {
-		stopCluster(dir)
-		return nil, err
-	}
-	c.Timings["wal_replay"] = pitr.Lap(&t0)
 	return c, nil
+}
+
+// recoverCluster is what every restore does once the data directory is
+// filled: recovery settings (tidemark's own unless the restore command wrote
+// recovery.signal), owner postgres, start on c.Port, wait until promoted.
+func (p *Provider) recoverCluster(ctx context.Context, c *cluster, m *pitr.Manifest, archive string, t0 *time.Time) error {
+	rp := m.Position.RestorePoint
+	if err := prepareDir(c.Dir, archive, rp, c.Port); err != nil {
+		clearDir(c.Dir)
+		return err
+	}
+	c.Timings["copy"] = pitr.Lap(t0)
+	if _, err := pgbin.Run(ctx, "pg_ctl", "start", "-w", "-t", "3600", "-D", c.Dir, "-l", filepath.Join(c.Dir, "tidemark-restore.log")); err != nil {
+		stopCluster(c.Dir) //nolint:errcheck // pg_ctl may give up on a server that still starts
+		return startError(c.Dir, archive, rp, err)
+	}
+	c.URL = p.urlForPort(c.Port)
+	if err := waitPromoted(ctx, c.URL, c.Dir); err != nil {
+		stopCluster(c.Dir) //nolint:errcheck
+		return err
+	}
+	c.Timings["wal_replay"] = pitr.Lap(t0)
+	return nil
 }
 
 func startError(dir, archive, rp string, err error) error {
@@ -109,23 +125,13 @@ func bbID(bb *pitr.BaseBackup) string {
 // copyBackup copies a plain backup (cp -a) or extracts a tar one (base.tar,
 // pg_wal.tar) into the new data directory.
 func copyBackup(ctx context.Context, bb *pitr.BaseBackup, to string) error {
-	if err := os.MkdirAll(to, 0o700); err != nil {
-		return fmt.Errorf("create target dir: %w", err)
-	}
 	if bb.Format == "tar" {
-		if err := extractTar(ctx, bb.Dir, to); err != nil {
-			return err
-		}
-	} else if out, err := exec.CommandContext(ctx, "cp", "-a", bb.Dir+"/.", to+"/").CombinedOutput(); err != nil {
+		return extractTar(ctx, bb.Dir, to)
+	}
+	if out, err := exec.CommandContext(ctx, "cp", "-a", bb.Dir+"/.", to+"/").CombinedOutput(); err != nil {
 		return fmt.Errorf("copy base backup: %w: %s", err, out)
 	}
-	for _, f := range []string{"postmaster.pid", "postmaster.opts", "backup_manifest"} {
-		os.Remove(filepath.Join(to, f))
-	}
-	if err := os.Chmod(to, 0o700); err != nil {
-		return err
-	}
-	return pgbin.Chown(to)
+	return nil
 }
 
 // extractTar unpacks a pg_basebackup -Ft backup: base.tar into to and
@@ -145,22 +151,31 @@ func extractTar(ctx context.Context, from, to string) error {
 	return nil
 }
 
-func writeRecoveryConf(dir, archive, rp string, port int) error {
-	conf := fmt.Sprintf(`
-# tidemark snapshot restore
-restore_command = 'cp %s/%%f %%p'
-recovery_target_name = '%s'
-recovery_target_action = 'promote'
-port = %d
+// prepareDir readies a filled data directory for its first start: no stale
+// pid file, mode 0700, the restored server's own settings (port, loopback,
+// archiving off), recovery to the restore point unless the restore command
+// configured recovery itself, and owner postgres.
+func prepareDir(dir, archive, rp string, port int) error {
+	for _, f := range []string{"postmaster.pid", "postmaster.opts", "backup_manifest"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	conf, err := recoverySettings(dir, archive, rp)
+	if err != nil {
+		return err
+	}
+	conf += fmt.Sprintf(`port = %d
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 archive_mode = 'off'
-`, archive, strings.ReplaceAll(rp, "'", "''"), port)
+`, port)
 	f, err := os.OpenFile(filepath.Join(dir, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("write recovery settings: %w", err)
 	}
-	_, err = f.WriteString(conf)
+	_, err = f.WriteString("\n# tidemark snapshot restore\n" + conf)
 	if err = errors.Join(err, f.Close()); err != nil {
 		return err
 	}
@@ -168,6 +183,37 @@ archive_mode = 'off'
 		return err
 	}
 	return pgbin.Chown(dir)
+}
+
+// recoverySettings are the recovery lines tidemark adds: restore_command
+// from the archive and the restore point target, when the directory has no
+// recovery.signal yet; only the target when a restore command wrote
+// recovery.signal but no recovery_target (pgBackRest --type=default would
+// otherwise replay past the restore point); nothing when it wrote both.
+func recoverySettings(dir, archive, rp string) (string, error) {
+	target := fmt.Sprintf("recovery_target_name = '%s'\nrecovery_target_action = 'promote'\n", strings.ReplaceAll(rp, "'", "''"))
+	if _, err := os.Stat(filepath.Join(dir, "recovery.signal")); err == nil {
+		if hasRecoveryTarget(dir) {
+			return "", nil
+		}
+		return target, nil
+	}
+	if archive == "" {
+		return "", errkind.Usagef("the restore command wrote no recovery settings (no recovery.signal in %s) and the WAL archive directory is unknown: pass --archive-dir, or have the tool write them (pgBackRest: --type=name --target={restore_point})", dir)
+	}
+	return fmt.Sprintf("restore_command = 'cp %s/%%f %%p'\n", archive) + target, nil
+}
+
+var recoveryTarget = regexp.MustCompile(`(?m)^\s*recovery_target(_name|_time|_xid|_lsn)?\s*=`)
+
+// hasRecoveryTarget reports whether the configuration in dir sets a recovery target.
+func hasRecoveryTarget(dir string) bool {
+	for _, f := range []string{"postgresql.auto.conf", "postgresql.conf"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil && recoveryTarget.Match(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitPromoted waits until the restored server has left recovery (reached

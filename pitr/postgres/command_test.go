@@ -40,10 +40,14 @@ func TestCommandBaseBackup(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("verify with a passing tool: %v %+v", err, rep)
 	}
-	// a whole-cluster restore needs the tool that took the backup
+	// a whole-cluster restore or a drill needs a restore command for the tool's backup: exit 2 naming the flag
 	_, err = p.Restore(ctx, "c1", pitr.RestoreOptions{TargetDir: scratchDir(t) + "/r"})
-	if !errors.Is(err, pitr.ErrUnsupported) || errors.Is(err, errkind.ErrPrecondition) {
+	if errkind.ExitCode(err) != 2 || !strings.Contains(err.Error(), "pass --restore-command") {
 		t.Fatalf("restore of a command backup: %v", err)
+	}
+	rep, err = p.Verify(ctx, "c1", pitr.VerifyOptions{Drill: true})
+	if errkind.ExitCode(err) != 2 || rep != nil || !strings.Contains(err.Error(), "pass --restore-command") {
+		t.Fatalf("drill of a command backup: %v %+v", err, rep)
 	}
 }
 

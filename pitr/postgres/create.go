@@ -20,6 +20,11 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	if o.BaseBackup == pitr.BackupNative {
 		return nil, errkind.Usagef("--base-backup backup is for CockroachDB: use pg_basebackup or command on PostgreSQL")
 	}
+	if o.RestoreCommand != "" {
+		if err := checkRestoreTemplate(o.RestoreCommand); err != nil {
+			return nil, err
+		}
+	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -30,6 +35,9 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('tidemark.pitr:' || $1))`, o.Label) //nolint:errcheck
 	m, err := p.Get(ctx, o.Label)
+	if err == nil && m.Position.LSN != "" && !m.Position.Archived {
+		return p.resume(ctx, m, o.ArchiveWaitTimeout)
+	}
 	if err == nil {
 		m.Existing = true
 		return m, nil
@@ -72,18 +80,43 @@ func (p *Provider) create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 		}
 		m.Timings["table_snapshot"] = pitr.Lap(&t0)
 	}
+	if o.RestoreCommand != "" {
+		m.BaseBackup.RestoreCommand = o.RestoreCommand
+	}
 	m.CreatedAt = time.Now().UTC()
 	if m.Position, err = p.markPoint(ctx, o.Label, s.ArchiveDir); err != nil {
 		return nil, err
 	}
 	m.Timings["mark"] = pitr.Lap(&t0)
-	if err := p.waitArchived(ctx, m.Position.WALFile, s.ArchiveDir, o.ArchiveWaitTimeout); err != nil {
+	m.Requirements = requirements(m)
+	// recorded before the archive wait (Archived false): a re-run after a
+	// kill or a timeout resumes with this restore point instead of creating
+	// a second one with the same name, which recovery would stop at first
+	if err := p.save(ctx, m); err != nil {
+		return nil, err
+	}
+	return p.finishArchived(ctx, m, o.ArchiveWaitTimeout)
+}
+
+// resume finishes a create that recorded its restore point but did not see
+// it archived (killed, or the archive wait failed): it reuses the point.
+func (p *Provider) resume(ctx context.Context, m *pitr.Manifest, timeout time.Duration) (*pitr.Manifest, error) {
+	p.log.Info("resuming an interrupted snapshot create", "label", m.Label, "lsn", m.Position.LSN)
+	m.Notes = append(m.Notes, fmt.Sprintf("resumed an interrupted create at %s: reused restore point %q at LSN %s",
+		time.Now().UTC().Format(time.RFC3339), m.Position.RestorePoint, m.Position.LSN))
+	return p.finishArchived(ctx, m, timeout)
+}
+
+// finishArchived waits until the marker's WAL segment is archived and
+// records the manifest as complete.
+func (p *Provider) finishArchived(ctx context.Context, m *pitr.Manifest, timeout time.Duration) (*pitr.Manifest, error) {
+	t0 := time.Now()
+	if err := p.waitArchived(ctx, m.Position.WALFile, m.Position.ArchiveDir, timeout); err != nil {
 		return nil, err
 	}
 	m.Position.Archived = true
 	m.Timings["archive_wait"] = pitr.Lap(&t0)
-	m.Requirements = requirements(m)
-	if err := p.save(ctx, m); err != nil {
+	if err := p.update(ctx, m); err != nil {
 		return nil, err
 	}
 	p.log.Info("snapshot created", "label", m.Label, "lsn", m.Position.LSN, "wal", m.Position.WALFile)

@@ -26,10 +26,12 @@ func (p *Provider) markPoint(ctx context.Context, label, archiveDir string) (pit
 	return pos, nil
 }
 
-// waitArchived polls until walFile is archived, the archiver fails on it, or
-// the timeout passes.
+// waitArchived polls until walFile is archived, the archiver fails on it
+// during the wait (failures counted before it began are not held against a
+// create resumed after a fix), or the timeout passes.
 func (p *Provider) waitArchived(ctx context.Context, walFile, archiveDir string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	baseline := int64(-1)
 	poll := 5 * time.Millisecond
 	for {
 		done, err := p.archived(ctx, walFile, archiveDir)
@@ -40,11 +42,14 @@ func (p *Provider) waitArchived(ctx context.Context, walFile, archiveDir string,
 		if err != nil {
 			return err
 		}
-		if a.failing() && a.LastFailed >= walFile {
-			return errkind.Preconditionf("the WAL archiver failed to archive %s (%d failures, last at %s): fix archive_command and check the server log", walFile, a.Failed, fmtTime(a.LastFailTime))
+		if baseline < 0 {
+			baseline = a.Failed
+		}
+		if a.failing() && a.LastFailed >= walFile && a.Failed > baseline {
+			return errkind.Preconditionf("the WAL archiver failed to archive %s (%d failures, last at %s): fix archive_command and check the server log, then run the same snapshot create again (it reuses this restore point)", walFile, a.Failed, fmtTime(a.LastFailTime))
 		}
 		if time.Now().After(deadline) {
-			return errkind.Preconditionf("WAL segment %s was not archived within %s (last archived: %q): check archive_command or raise --archive-timeout", walFile, timeout, a.LastArchived)
+			return errkind.Preconditionf("WAL segment %s was not archived within %s (last archived: %q): check archive_command or raise --archive-timeout, then run the same snapshot create again (it reuses this restore point)", walFile, timeout, a.LastArchived)
 		}
 		select {
 		case <-ctx.Done():

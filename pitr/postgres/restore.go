@@ -32,12 +32,12 @@ func (p *Provider) Restore(ctx context.Context, label string, o pitr.RestoreOpti
 	if err != nil {
 		return nil, err
 	}
-	c, err := p.restoreCluster(ctx, m, dir, o.Port)
+	c, err := p.restoreCluster(ctx, m, dir, o.Port, o.RestoreCommand)
 	if err != nil {
 		return nil, err
 	}
 	return &pitr.RestoreResult{Label: label, Mode: "cluster", TargetDir: c.Dir, Port: c.Port,
-		URL: dburl.Redact(c.URL), Timings: c.Timings, SwitchOver: switchOver(c, m)}, nil
+		URL: dburl.Redact(c.URL), Timings: c.Timings, SwitchOver: switchOver(c, m), Command: c.Command}, nil
 }
 
 func switchOver(c *cluster, m *pitr.Manifest) []string {

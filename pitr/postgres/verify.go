@@ -25,6 +25,12 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	if err != nil {
 		return nil, err
 	}
+	if o.Drill && m.BaseBackup != nil {
+		// a missing --restore-command is a usage error (exit 2), found before any check runs
+		if _, err := restoreTemplate(m, o.RestoreCommand); err != nil {
+			return nil, err
+		}
+	}
 	r := pitr.NewVerifyReport(label)
 	t0 := time.Now()
 	r.Add("marker WAL archived", p.checkArchived(ctx, m), m.Position.WALFile)
@@ -38,7 +44,7 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	r.Add("snapshot tables intact", p.checkTables(ctx, p.pool, m), fmt.Sprintf("%d tables", len(m.Tables)))
 	r.Timings["checks"] = pitr.Lap(&t0)
 	if o.Drill {
-		detail, err := p.drill(ctx, m, r.Timings)
+		detail, err := p.drill(ctx, m, o.RestoreCommand, r.Timings)
 		r.Add("restore drill", err, detail)
 	}
 	return r, r.Err()
@@ -47,7 +53,7 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 // toolVerify runs the backup tool's own verify command (pgBackRest, WAL-G,
 // Barman); pitr.RunCommand fails on a non-zero exit or on error lines.
 func (p *Provider) toolVerify(ctx context.Context, m *pitr.Manifest, tmpl string) (string, error) {
-	vars := map[string]string{"label": m.Label, "backup_id": bbID(m.BaseBackup)}
+	vars := map[string]string{"label": m.Label, "backup_id": backupID(m.BaseBackup)}
 	if m.BaseBackup != nil {
 		vars["dir"] = m.BaseBackup.Location
 	}
@@ -154,7 +160,7 @@ func algo(t pitr.TableSum) string {
 
 // drill restores into a scratch directory on a free port, checks the
 // covered tables there, then stops and removes it.
-func (p *Provider) drill(ctx context.Context, m *pitr.Manifest, tm pitr.Timings) (string, error) {
+func (p *Provider) drill(ctx context.Context, m *pitr.Manifest, restoreCmd string, tm pitr.Timings) (string, error) {
 	scratch, err := os.MkdirTemp("", "tidemark-drill-")
 	if err != nil {
 		return "", err
@@ -163,7 +169,7 @@ func (p *Provider) drill(ctx context.Context, m *pitr.Manifest, tm pitr.Timings)
 	if err := pgbin.Chown(scratch); err != nil {
 		return "", err
 	}
-	c, err := p.restoreCluster(ctx, m, filepath.Join(scratch, "data"), 0)
+	c, err := p.restoreCluster(ctx, m, filepath.Join(scratch, "data"), 0, restoreCmd)
 	if err != nil {
 		return "", err
 	}
@@ -179,7 +185,11 @@ func (p *Provider) drill(ctx context.Context, m *pitr.Manifest, tm pitr.Timings)
 	if err := p.checkTables(ctx, conn, m); err != nil {
 		return "", fmt.Errorf("in the restored cluster: %w", err)
 	}
-	return fmt.Sprintf("restored to %q on port %d in %.1fs, %d tables match", m.Position.RestorePoint, c.Port, c.Timings["copy"]+c.Timings["wal_replay"], len(m.Tables)), nil
+	by := ""
+	if c.Command != nil {
+		by = fmt.Sprintf(" by `%s` (%.1fs)", c.Command.Command, c.Command.Seconds)
+	}
+	return fmt.Sprintf("restored%s to %q on port %d in %.1fs, %d tables match", by, m.Position.RestorePoint, c.Port, c.Timings["copy"]+c.Timings["wal_replay"], len(m.Tables)), nil
 }
 
 func copyFile(from, to string) error {
