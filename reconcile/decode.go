@@ -73,9 +73,10 @@ func decodeNumeric(raw []byte) (any, bool) {
 	if sign == 0xC000 || len(raw) < 8+2*ndigits {
 		return nil, false // NaN or malformed
 	}
-	var b strings.Builder
+	var buf [64]byte
+	b := buf[:0]
 	if sign == 0x4000 {
-		b.WriteByte('-')
+		b = append(b, '-')
 	}
 	digit := func(i int) int {
 		if i < 0 || i >= ndigits {
@@ -84,31 +85,27 @@ func decodeNumeric(raw []byte) (any, bool) {
 		return int(binary.BigEndian.Uint16(raw[8+2*i:]))
 	}
 	if weight < 0 {
-		b.WriteByte('0')
+		b = append(b, '0')
 	} else {
-		for i := 0; i <= weight; i++ {
-			d := digit(i)
-			if i == 0 {
-				b.WriteString(strconv.Itoa(d))
-			} else {
-				b.WriteString(pad4(d))
-			}
+		b = strconv.AppendInt(b, int64(digit(0)), 10)
+		for i := 1; i <= weight; i++ {
+			b = appendPad4(b, digit(i))
 		}
 	}
 	if dscale > 0 {
-		var frac strings.Builder
-		for i := weight + 1; frac.Len() < dscale; i++ {
-			frac.WriteString(pad4(digit(i)))
+		b = append(b, '.')
+		end := len(b) + dscale
+		for i := weight + 1; len(b) < end; i++ {
+			b = appendPad4(b, digit(i))
 		}
-		b.WriteByte('.')
-		b.WriteString(frac.String()[:dscale])
+		b = b[:end]
 	}
-	return Decimal(b.String()), true
+	return Decimal(b), true
 }
 
-func pad4(d int) string {
-	s := strconv.Itoa(d)
-	return "0000"[len(s):] + s
+// appendPad4 appends a base-10000 digit as four decimal digits.
+func appendPad4(b []byte, d int) []byte {
+	return append(b, byte('0'+d/1000), byte('0'+d/100%10), byte('0'+d/10%10), byte('0'+d%10))
 }
 
 // scaledDecimal parses a decimal text as an integer scaled by 10^scale,

@@ -1,6 +1,9 @@
 package reconcile
 
 import (
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgtype"
 	"math/big"
 	"testing"
 )
@@ -21,6 +24,26 @@ func TestScaledDecimal(t *testing.T) {
 		r.Mul(r, new(ratT).SetInt(pow10(c.scale)))
 		if exact, _ := roundRat(r); exact != got {
 			t.Errorf("%q: fast %d != exact %d", c.s, got, exact)
+		}
+	}
+}
+
+// Binary numerics decode to their exact decimal text, scale kept.
+func TestDecodeNumeric(t *testing.T) {
+	m := pgtype.NewMap()
+	for _, s := range []string{"0", "0.00", "1", "-1", "19.99", "-19.90", "10000", "123456789.0001", "0.00012", "-0.5", "99999999.99", "100000000000000000000", "12.345678901234"} {
+		var n pgtype.Numeric
+		if err := n.Scan(s); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := m.Encode(pgtype.NumericOID, pgtype.BinaryFormatCode, n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := decodeNumeric(raw)
+		want, _ := n.Value()
+		if !ok || string(got.(Decimal)) != fmt.Sprint(want) {
+			t.Errorf("%s: decoded %v (%v), want %v", s, got, ok, want)
 		}
 	}
 }

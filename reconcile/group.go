@@ -22,6 +22,7 @@ type group struct {
 	n       int
 	sum     *big.Rat
 	vsum    vsum
+	one     [1]*Row // rows' memory for the usual one row
 }
 
 // vsum combines row versions independently of row order (rows of one key
@@ -94,6 +95,28 @@ type grouper struct {
 	agg   bool
 	peek  *Row
 	rows  int64 // rows read (before the where filter)
+	spare [2]group
+	turn  int
+	last  *group // the group returned last, dead at the next call
+}
+
+// recycler is a stream that takes back rows nobody refers to any more.
+type recycler interface{ recycle(rows []*Row) }
+
+// newGroup returns one of two groups in turn: a group lives until the
+// next call after the one that returned it (the merge holds one group per
+// side at a time). The rows of the group before are handed back to the
+// stream.
+func (g *grouper) newGroup(first *Row) *group {
+	if rc, ok := g.s.(recycler); ok && g.last != nil && !g.agg {
+		rc.recycle(g.last.rows)
+	}
+	grp := &g.spare[g.turn]
+	g.turn = 1 - g.turn
+	*grp = group{key: first.Key, keyVals: first.KeyVals}
+	grp.rows = grp.one[:0]
+	g.last = grp
+	return grp
 }
 
 func (g *grouper) nextRow(ctx context.Context) (*Row, error) {
@@ -118,7 +141,7 @@ func (g *grouper) next(ctx context.Context) (*group, error) {
 			return nil, err
 		}
 	}
-	grp := &group{key: first.Key, keyVals: first.KeyVals}
+	grp := g.newGroup(first)
 	if g.agg {
 		grp.sum = new(big.Rat)
 	}

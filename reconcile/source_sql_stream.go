@@ -10,24 +10,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// sqlStream pages through a source with keyset pagination inside one
-// snapshot transaction: at most one page (Source.Batch rows) in memory.
+// sqlStream reads one key range with ONE ordered query inside a snapshot
+// transaction, streamed row by row as the server sends it (no pages, no
+// re-planning per page). Rows are carved out of chunks (rowArena), so
+// memory is bounded by the chunk size and the rows the merge still holds,
+// not by the range size.
 type sqlStream struct {
-	r    *sqlReader
-	conn *pgxpool.Conn
-	tx   pgx.Tx
-	rng  Range
-	page []*Row
-	pos  int
-	from []any // the next page starts at this key (inclusive)
-	done bool
-	cols *columns
-	next chan pageResult // the page being read ahead, if any
-}
-
-type pageResult struct {
-	rows []*Row
-	err  error
+	r     *sqlReader
+	conn  *pgxpool.Conn
+	tx    pgx.Tx
+	rows  pgx.Rows
+	cols  *columns
+	arena rowArena
 }
 
 func (r *sqlReader) Stream(ctx context.Context, rng Range) (stream, error) {
@@ -35,26 +29,38 @@ func (r *sqlReader) Stream(ctx context.Context, rng Range) (stream, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := &sqlStream{r: r, conn: conn}
 	stmts := r.db.d.BeginSnapshot(r.db.snapshot)
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: stmts[0]})
-	if err != nil {
+	if s.tx, err = conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: stmts[0]}); err != nil {
 		conn.Release()
 		return nil, fmt.Errorf("source %s: begin snapshot: %w", r.src.Name, err)
 	}
 	for _, q := range stmts[1:] {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			_ = tx.Rollback(ctx)
-			conn.Release()
+		if _, err := s.tx.Exec(ctx, q); err != nil {
+			s.Close(ctx)
 			return nil, fmt.Errorf("source %s: join snapshot: %w", r.src.Name, err)
 		}
 	}
-	return &sqlStream{r: r, conn: conn, tx: tx, rng: rng}, nil
+	var args []any
+	if rng.Lo != nil {
+		args = append(args, keyParams(r.src.Key, rng.Lo)...)
+	}
+	if rng.Hi != nil {
+		args = append(args, keyParams(r.src.Key, rng.Hi)...)
+	}
+	if s.rows, err = s.tx.Query(ctx, r.db.d.Page(r.src, rng.Lo != nil, rng.Hi != nil, 0), args...); err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("source %s: %w", r.src.Name, err)
+	}
+	s.cols = columnsOf(s.rows, r.src)
+	s.arena.strs = make([]internTable, len(s.cols.oids))
+	return s, nil
 }
 
 func (s *sqlStream) Close(ctx context.Context) {
-	if s.next != nil {
-		<-s.next // the connection is busy until the read-ahead ends
-		s.next = nil
+	if s.rows != nil {
+		s.rows.Close()
+		s.rows = nil
 	}
 	if s.tx != nil {
 		_ = s.tx.Rollback(ctx)
@@ -63,103 +69,27 @@ func (s *sqlStream) Close(ctx context.Context) {
 	}
 }
 
-// Next returns the next row. While a page is consumed, the next one is
-// read ahead on the stream's connection, so the database and the merge
-// work at the same time.
+// recycle takes back rows the merge is done with.
+func (s *sqlStream) recycle(rows []*Row) { s.arena.recycle(rows) }
+
+// Next returns the next row, or nil at the end of the range.
 func (s *sqlStream) Next(ctx context.Context) (*Row, error) {
-	if s.pos < len(s.page) {
-		s.pos++
-		return s.page[s.pos-1], nil
-	}
-	var res pageResult
-	switch {
-	case s.next != nil:
-		res = <-s.next
-		s.next = nil
-	case s.done:
-		return nil, nil
-	default:
-		res.rows, res.err = s.fetch(ctx)
-	}
-	if res.err != nil {
-		return nil, fmt.Errorf("source %s: %w", s.r.src.Name, res.err)
-	}
-	s.page, s.pos = res.rows, 0
-	if !s.done {
-		ch := make(chan pageResult, 1)
-		s.next = ch
-		go func() {
-			rows, err := s.fetch(ctx)
-			ch <- pageResult{rows, err}
-		}()
-	}
-	if len(s.page) == 0 {
+	if s.rows == nil {
 		return nil, nil
 	}
-	s.pos = 1
-	return s.page[0], nil
-}
-
-// fetch reads the next page. Keys need not be unique: a page ends at the
-// last complete key (the rows of its last key are read again, from that
-// key, by the next page), and a page that is one key only is read again
-// with a doubled limit. Memory is bounded by the batch size or the largest
-// key group, whichever is larger.
-func (s *sqlStream) fetch(ctx context.Context) ([]*Row, error) {
-	src := s.r.src
-	limit := src.Batch
-	for {
-		rows, err := s.query(ctx, limit)
+	if !s.rows.Next() {
+		err := s.rows.Err()
+		s.rows = nil
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("source %s: %w", s.r.src.Name, err)
 		}
-		if len(rows) < limit {
-			s.done = true
-			return rows, nil
-		}
-		last := rows[len(rows)-1].Key
-		cut := len(rows)
-		for cut > 0 && rows[cut-1].Key.Compare(last) == 0 {
-			cut--
-		}
-		if cut > 0 {
-			s.from = canonicalKey(src.Key, rows[cut].KeyVals)
-			return rows[:cut], nil
-		}
-		limit *= 2
+		return nil, nil
 	}
-}
-
-func (s *sqlStream) query(ctx context.Context, limit int) ([]*Row, error) {
-	src := s.r.src
-	var args []any
-	from := s.from
-	if from == nil {
-		from = s.rng.Lo
-	}
-	if from != nil {
-		args = append(args, keyParams(src.Key, from)...)
-	}
-	if s.rng.Hi != nil {
-		args = append(args, keyParams(src.Key, s.rng.Hi)...)
-	}
-	rows, err := s.tx.Query(ctx, s.r.db.d.Page(src, from != nil, s.rng.Hi != nil, limit), args...)
+	row, err := scanRowInto(&s.arena, s.rows, s.r.src, s.cols)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("source %s: %w", s.r.src.Name, err)
 	}
-	defer rows.Close()
-	if s.cols == nil {
-		s.cols = columnsOf(rows, src)
-	}
-	out := make([]*Row, 0, limit)
-	for rows.Next() {
-		row, err := scanRow(rows, src, s.cols)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
+	return row, nil
 }
 
 // canonicalKey converts key values as read to canonical key values.
@@ -197,44 +127,53 @@ func columnsOf(rows pgx.Rows, src *Source) *columns {
 }
 
 func scanRow(rows pgx.Rows, src *Source, c *columns) (*Row, error) {
-	raw, err := decodeRow(rows, c)
-	if err != nil {
+	return scanRowInto(&rowArena{strs: make([]internTable, len(c.oids))}, rows, src, c)
+}
+
+// scanRowInto decodes the current row into memory taken from a.
+func scanRowInto(a *rowArena, rows pgx.Rows, src *Source, c *columns) (*Row, error) {
+	row := a.row(len(c.names), len(src.Key))
+	row.Names = c.names
+	if err := decodeRow(a, rows, c, row.Vals); err != nil {
 		return nil, err
 	}
-	row := &Row{Names: c.names, Vals: raw, KeyVals: make([]any, len(src.Key))}
 	for i, j := range c.key {
 		if j < 0 {
 			return nil, fmt.Errorf("the query returns no key column %q", src.Key[i].Name)
 		}
-		row.KeyVals[i] = raw[j]
+		row.KeyVals[i] = row.Vals[j]
 	}
-	row.Key, err = encodeKey(nil, src.Key, row.KeyVals)
-	if err != nil {
+	var err error
+	if row.Key, err = a.key(row.Key, src.Key, row.KeyVals); err != nil {
 		return nil, fmt.Errorf("row %s: %w", keyString(row.KeyVals), err)
 	}
 	return row, nil
 }
 
-// decodeRow decodes the current row: common types directly from their wire
-// bytes, anything else through pgx.
-func decodeRow(rows pgx.Rows, c *columns) ([]any, error) {
-	rawBytes := rows.RawValues()
-	out := make([]any, len(rawBytes))
-	for i, b := range rawBytes {
+// decodeRow decodes the current row into out: common types directly from
+// their wire bytes (text through a's intern tables), anything else
+// through pgx.
+func decodeRow(a *rowArena, rows pgx.Rows, c *columns, out []any) error {
+	for i, b := range rows.RawValues() {
+		if v, ok := a.strs[i].lookup(c.oids[i], b); ok {
+			out[i] = v
+			continue
+		}
 		v, ok := decodeBinary(c.oids[i], c.formats[i], b)
 		if !ok {
 			vals, err := rows.Values()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for j, x := range vals {
-				vals[j] = sqlValue(x, c.oids[j])
+				out[j] = sqlValue(x, c.oids[j])
 			}
-			return vals, nil
+			return nil
 		}
+		a.strs[i].add(c.oids[i], b, v)
 		out[i] = v
 	}
-	return out, nil
+	return nil
 }
 
 // sqlValue converts a pgx value to a source value (int64, float64, Decimal,

@@ -54,8 +54,8 @@ func (d sqlDialect) compare(key []KeyColumn, op string, first int) string {
 }
 
 // Page returns the keyset page query: rows from a key on (when from),
-// below hi (when hi), in key order, at most limit rows. Parameters: the
-// from key values, then the hi key values.
+// below hi (when hi), in key order, at most limit rows (0: all).
+// Parameters: the from key values, then the hi key values.
 func (d sqlDialect) Page(s *Source, from, hi bool, limit int) string {
 	var where []string
 	n := 1
@@ -70,7 +70,11 @@ func (d sqlDialect) Page(s *Source, from, hi bool, limit int) string {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	return q + " ORDER BY " + d.orderBy(s.Key) + fmt.Sprintf(" LIMIT %d", limit)
+	q += " ORDER BY " + d.orderBy(s.Key)
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return q
 }
 
 // Lookup returns the query reading the rows of one key.
