@@ -81,6 +81,11 @@ func (c *coordinator) retry(ctx context.Context, f func(context.Context) error) 
 		if time.Now().Add(wait).After(deadline) {
 			return fmt.Errorf("%w: %w after %d attempts: %w", errkind.ErrTemporary, ErrLockTimeout, attempt, err)
 		}
+		var sb *steppedBack
+		if errors.As(err, &sb) && awaitBlockers(ctx, c.pool, sb.blockers, deadline) {
+			c.log.Info("stepped back from a lock wait; the transactions it waited for have ended, retrying", "attempt", attempt)
+			continue
+		}
 		c.log.Warn("lock not available, retrying", "attempt", attempt, "wait", wait, "err", err)
 		sleep := wait/2 + rand.N(wait)
 		select {
@@ -93,6 +98,9 @@ func (c *coordinator) retry(ctx context.Context, f func(context.Context) error) 
 }
 
 func lockRetryable(err error) bool {
+	if errors.Is(err, errSteppedBack) { // see stepback.go
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
@@ -107,13 +115,19 @@ func (c *coordinator) lockTimeout() string {
 	return fmt.Sprintf("%dms", c.opts.LockTimeout.Milliseconds())
 }
 
-// runTx runs the action's statements and records it in one transaction.
+// runTx runs the action's statements and records it in one transaction,
+// watched so that a lock wait holding up other sessions steps back.
 func (c *coordinator) runTx(ctx context.Context, a Action) error {
 	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
+	w := c.watchLocks(ctx, conn.Conn().PgConn().PID())
+	return w.finish(c.runTxOn(ctx, conn.Conn(), a))
+}
+
+func (c *coordinator) runTxOn(ctx context.Context, conn *pgx.Conn, a Action) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err

@@ -17,7 +17,8 @@ import (
 // and Contract run and a long transaction (a report, holding ACCESS SHARE
 // for hold) sits on the table, so each DDL queues behind it and the
 // writers queue behind the DDL until lock_timeout makes it step back.
-func lockWaitRun(t testing.TB, url string, lockTimeout, hold time.Duration) (maxWait time.Duration, writes, errs int64) {
+// With opts nil nothing runs for 3*hold: the workload's own latency floor.
+func lockWaitRun(t testing.TB, url string, opts *Options, hold time.Duration) (maxWait time.Duration, writes, errs int64) {
 	pool := newPool(t, url)
 	c := context.Background()
 	mustExec(t, pool, `CREATE TABLE acct (id bigserial PRIMARY KEY, balance int NOT NULL);
@@ -62,13 +63,10 @@ func lockWaitRun(t testing.TB, url string, lockTimeout, hold time.Duration) (max
 		}
 	}()
 	time.Sleep(300 * time.Millisecond)
-	opts := Options{LockTimeout: lockTimeout, DDLDeadline: 3 * time.Minute}
-	m := mig(t, "m1", `operations: [{alter_column: {table: acct, column: balance, type: bigint, up: balance, down: balance}}]`)
-	if _, err := Expand(c, pool, []*Migration{m}, opts); err != nil {
-		t.Fatalf("expand: %v", err)
-	}
-	if _, err := Contract(c, pool, opts); err != nil {
-		t.Fatalf("contract: %v", err)
+	if opts == nil {
+		time.Sleep(3 * hold)
+	} else {
+		expandContract(t, pool, *opts)
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -76,12 +74,24 @@ func lockWaitRun(t testing.TB, url string, lockTimeout, hold time.Duration) (max
 	return time.Duration(maxNs.Load()), n.Load(), nerr.Load()
 }
 
-// TestWritesWaitAtMostTheLockTimeout: with a long report on the table,
-// every DDL of expand and contract waits at most lock_timeout before
-// stepping back, so no write waits much longer than that.
+func expandContract(t testing.TB, pool *pgxpool.Pool, opts Options) {
+	c := context.Background()
+	opts.DDLDeadline = 3 * time.Minute
+	m := mig(t, "m1", `operations: [{alter_column: {table: acct, column: balance, type: bigint, up: balance, down: balance}}]`)
+	if _, err := Expand(c, pool, []*Migration{m}, opts); err != nil {
+		t.Fatalf("expand: %v", err)
+	}
+	if _, err := Contract(c, pool, opts); err != nil {
+		t.Fatalf("contract: %v", err)
+	}
+}
+
+// TestWritesWaitAtMostTheLockTimeout: with a long report on the table and
+// stepping back off, every DDL of expand and contract waits at most
+// lock_timeout before stepping back, so no write waits much longer than that.
 func TestWritesWaitAtMostTheLockTimeout(t *testing.T) {
 	lt := 300 * time.Millisecond
-	maxWait, writes, errs := lockWaitRun(t, env.PostgresDB(t), lt, time.Second)
+	maxWait, writes, errs := lockWaitRun(t, env.PostgresDB(t), &Options{LockTimeout: lt, StepBackAfter: -1}, time.Second)
 	t.Logf("lock_timeout %v: %d writes, %d errors, longest write %v", lt, writes, errs, maxWait)
 	if errs > 0 {
 		t.Errorf("%d failed writes", errs)
@@ -97,19 +107,42 @@ func TestWritesWaitAtMostTheLockTimeout(t *testing.T) {
 	}
 }
 
+// TestDDLStepsBackWhenWritesQueue: with the default step-back, a DDL
+// statement queued behind the report is cancelled once writes queue behind
+// it, so no write waits anywhere near the lock_timeout (lock_timeout alone
+// would hold them 1.5s).
+func TestDDLStepsBackWhenWritesQueue(t *testing.T) {
+	lt := 1500 * time.Millisecond
+	maxWait, writes, errs := lockWaitRun(t, env.PostgresDB(t), &Options{LockTimeout: lt}, 2*time.Second)
+	t.Logf("lock_timeout %v, step back after 50ms: %d writes, %d errors, longest write %v", lt, writes, errs, maxWait)
+	if errs > 0 {
+		t.Errorf("%d failed writes", errs)
+	}
+	if maxWait >= lt/2 {
+		t.Errorf("a write waited %v: the DDL did not step back before lock_timeout %v", maxWait, lt)
+	}
+}
+
 // BenchmarkLockWait reports the longest write wait during expand+contract
-// behind a 3s report, with tidemark's lock_timeout (500ms) and, for
-// comparison, with none (what a plain ALTER TABLE does).
+// behind a 3s report: with tidemark's defaults (step back after 50ms,
+// lock_timeout 500ms), with lock_timeout alone, with neither (what a plain
+// ALTER TABLE does), and the same workload with no DDL at all (the floor
+// the machine itself sets).
 func BenchmarkLockWait(b *testing.B) {
 	if os.Getenv("TIDEMARK_BENCH_SCALE") == "" {
 		b.Skip("set TIDEMARK_BENCH_SCALE (make bench)")
 	}
+	hold := 3 * time.Second
 	for i := 0; i < b.N; i++ {
-		with, n1, e1 := lockWaitRun(b, env.PostgresDB(b), 500*time.Millisecond, 3*time.Second)
-		without, n2, e2 := lockWaitRun(b, env.PostgresDB(b), time.Hour, 3*time.Second)
-		b.ReportMetric(float64(with.Milliseconds()), "max_write_wait_ms")
-		b.ReportMetric(float64(without.Milliseconds()), "max_write_wait_no_lock_timeout_ms")
-		b.ReportMetric(float64(e1+e2), "write_errors")
-		b.ReportMetric(float64(n1+n2), "writes")
+		def, n1, e1 := lockWaitRun(b, env.PostgresDB(b), &Options{}, hold)
+		lt, n2, e2 := lockWaitRun(b, env.PostgresDB(b), &Options{LockTimeout: 500 * time.Millisecond, StepBackAfter: -1}, hold)
+		none, n3, e3 := lockWaitRun(b, env.PostgresDB(b), &Options{LockTimeout: time.Hour, StepBackAfter: -1}, hold)
+		floor, _, _ := lockWaitRun(b, env.PostgresDB(b), nil, hold)
+		b.ReportMetric(float64(floor.Milliseconds()), "max_write_wait_without_tidemark_ms")
+		b.ReportMetric(float64(def.Milliseconds()), "max_write_wait_ms")
+		b.ReportMetric(float64(lt.Milliseconds()), "max_write_wait_lock_timeout_only_ms")
+		b.ReportMetric(float64(none.Milliseconds()), "max_write_wait_no_lock_timeout_ms")
+		b.ReportMetric(float64(e1+e2+e3), "write_errors")
+		b.ReportMetric(float64(n1+n2+n3), "writes")
 	}
 }

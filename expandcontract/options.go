@@ -16,6 +16,11 @@ type Options struct {
 	Dialect Dialect
 	// LockTimeout is SET LOCAL lock_timeout for every DDL statement (default 500ms).
 	LockTimeout time.Duration
+	// StepBackAfter: a DDL statement that has waited this long for its lock
+	// while other sessions queue behind it is cancelled and retried later,
+	// so writes wait about this long rather than the whole lock_timeout
+	// (default 50ms; negative: off, lock_timeout alone bounds the wait).
+	StepBackAfter time.Duration
 	// DDLDeadline bounds the retries of one DDL statement (default 2m);
 	// then the run fails with an ErrTemporary error (exit 75).
 	DDLDeadline time.Duration
@@ -44,6 +49,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.LockTimeout == 0 {
 		o.LockTimeout = 500 * time.Millisecond
+	}
+	if o.StepBackAfter == 0 {
+		o.StepBackAfter = 50 * time.Millisecond
 	}
 	if o.DDLDeadline == 0 {
 		o.DDLDeadline = 2 * time.Minute

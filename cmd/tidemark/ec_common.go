@@ -18,6 +18,7 @@ import (
 type ecFlags struct {
 	schema       string
 	lockTimeout  time.Duration
+	stepBack     time.Duration
 	ddlDeadline  time.Duration
 	drainTimeout time.Duration
 }
@@ -25,6 +26,7 @@ type ecFlags struct {
 func (f *ecFlags) register(fs *pflag.FlagSet, drain bool) {
 	fs.StringVar(&f.schema, "schema", "public", "schema holding the tables")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "lock_timeout of every DDL statement")
+	fs.DurationVar(&f.stepBack, "step-back-after", 50*time.Millisecond, "cancel and retry a DDL statement that has waited this long for its lock while other sessions queue behind it (0: off, wait up to --lock-timeout)")
 	fs.DurationVar(&f.ddlDeadline, "ddl-deadline", 2*time.Minute, "keep retrying a DDL statement that cannot get its lock until this long")
 	if drain {
 		fs.DurationVar(&f.drainTimeout, "drain-timeout", 0, "wait this long for sessions on the version being dropped to end (0: refuse at once)")
@@ -32,8 +34,12 @@ func (f *ecFlags) register(fs *pflag.FlagSet, drain bool) {
 }
 
 func (f *ecFlags) options(a *app) expandcontract.Options {
+	stepBack := f.stepBack
+	if stepBack == 0 {
+		stepBack = -1 // off
+	}
 	return expandcontract.Options{
-		Schema: f.schema, LockTimeout: f.lockTimeout, DDLDeadline: f.ddlDeadline, DrainTimeout: f.drainTimeout,
+		Schema: f.schema, LockTimeout: f.lockTimeout, StepBackAfter: stepBack, DDLDeadline: f.ddlDeadline, DrainTimeout: f.drainTimeout,
 		Logger: a.log, OnProgress: a.ecProgress(),
 	}
 }
