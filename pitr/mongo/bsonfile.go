@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -80,7 +81,12 @@ func dumpCollection(ctx context.Context, c *mongo.Collection, dir string) (pitr.
 		return s, fmt.Errorf("write %s: %w", path, err)
 	}
 	s.Rows, s.Checksum = sum.n, sum.String()
-	return s, writeMetadata(ctx, c, filepath.Join(dir, url.PathEscape(c.Name())+".metadata.json"))
+	return s, writeMetadata(ctx, c, metadataPath(path))
+}
+
+// metadataPath is the metadata.json beside a .bson file.
+func metadataPath(bsonPath string) string {
+	return strings.TrimSuffix(bsonPath, ".bson") + ".metadata.json"
 }
 
 // metadata is mongodump's <collection>.metadata.json.
@@ -121,6 +127,27 @@ func writeMetadata(ctx context.Context, c *mongo.Collection, path string) error 
 }
 
 var emptyDoc = []byte{5, 0, 0, 0, 0}
+
+// metadataIndexes reads the index specifications of a metadata.json.
+func metadataIndexes(path string) ([]*mongo.IndexSpecification, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("collection metadata: %w", err)
+	}
+	var md metadata
+	if err := bson.UnmarshalExtJSON(b, true, &md); err != nil {
+		return nil, fmt.Errorf("collection metadata %s: %w", path, err)
+	}
+	specs := make([]*mongo.IndexSpecification, 0, len(md.Indexes))
+	for _, raw := range md.Indexes {
+		var s mongo.IndexSpecification
+		if err := bson.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("collection metadata %s: index: %w", path, err)
+		}
+		specs = append(specs, &s)
+	}
+	return specs, nil
+}
 
 // eachFileDoc reads the .bson file at path and calls fn with each document
 // (valid only during the call). A truncated or corrupt file is an error

@@ -175,6 +175,42 @@ func TestCollectionFileDamaged(t *testing.T) {
 	}
 }
 
+// TestRestoreDroppedCollection: a bad deploy dropped the collection; the
+// restore (with DiscardNewer: a dropped collection is a change) brings it
+// back, from a snapshot database or a .bson file; from the file with the
+// indexes recorded in its metadata.json.
+func TestRestoreDroppedCollection(t *testing.T) {
+	f := newFileFixture(t)
+	want, _ := sum(t, f.orders)
+	for _, c := range []struct {
+		label, dir string
+		indexes    int
+	}{{"dropped-db", "", 1}, {"dropped-file", t.TempDir(), 2}} {
+		ok(t)(f.orders.Indexes().CreateOne(f.ctx, mongo.IndexModel{Keys: bson.D{{Key: "total", Value: 1}}, Options: options.Index().SetName("by_total")}))
+		if _, err := f.p.Create(f.ctx, pitr.CreateOptions{Label: c.label, Tables: []string{"orders"}, TableDir: c.dir}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.orders.Drop(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.p.Restore(f.ctx, c.label, pitr.RestoreOptions{AllTables: true}); !errors.Is(err, errkind.ErrPrecondition) {
+			t.Fatalf("%s: restore of a dropped collection without DiscardNewer: %v", c.label, err)
+		}
+		if _, err := f.p.Restore(f.ctx, c.label, pitr.RestoreOptions{AllTables: true, DiscardNewer: true}); err != nil {
+			t.Fatalf("%s: %v", c.label, err)
+		}
+		if got, _ := sum(t, f.orders); got != want {
+			t.Fatalf("%s: orders differ from the snapshot", c.label)
+		}
+		if idx, _ := f.orders.Indexes().ListSpecifications(f.ctx); len(idx) != c.indexes {
+			t.Errorf("%s: %d indexes after restore, want %d", c.label, len(idx), c.indexes)
+		}
+	}
+	if names, _ := f.db.ListCollectionNames(f.ctx, bson.D{}); len(names) != 2 {
+		t.Errorf("collections left after restore: %v", names)
+	}
+}
+
 // checkIDOrder reads a .bson file as mongorestore would (length-prefixed
 // documents back to back) and checks there are n, in ascending _id order.
 func checkIDOrder(t *testing.T, path string, n int) {

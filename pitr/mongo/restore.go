@@ -82,47 +82,92 @@ func (p *Provider) refuseChanged(ctx context.Context, sel []pitr.TableSum, disca
 	return nil
 }
 
-// restoreOne copies the snapshot (collection or .bson file) into a side collection with the live
-// collection's indexes, checks it, and renames it over the live one.
+// restoreOne copies the snapshot (collection or .bson file) into a side
+// collection with the live collection's indexes (or, when the live one is
+// gone, those of the file's metadata.json), checks it, and renames it over
+// the live one. The side collection is dropped when a step before the swap
+// fails.
 func (p *Provider) restoreOne(ctx context.Context, t pitr.TableSum) error {
 	side := p.db.Collection(t.Name + "_tidemark_restore")
+	live, err := p.exists(ctx, t.Name)
+	if err != nil {
+		return err
+	}
+	if err := p.buildSide(ctx, t, side, live); err != nil {
+		side.Drop(context.WithoutCancel(ctx)) //nolint:errcheck
+		return err
+	}
+	return p.swap(ctx, side.Name(), t.Name, live)
+}
+
+func (p *Provider) buildSide(ctx context.Context, t pitr.TableSum, side *mongo.Collection, live bool) error {
 	if err := p.fill(ctx, t, side); err != nil {
 		return err
 	}
-	if err := copyIndexes(ctx, p.db.Collection(t.Name), side); err != nil {
+	var specs []*mongo.IndexSpecification
+	var err error
+	switch {
+	case live:
+		if specs, err = p.db.Collection(t.Name).Indexes().ListSpecifications(ctx); err != nil {
+			return fmt.Errorf("list indexes of %s: %w", t.Name, err)
+		}
+	case isFile(t):
+		if specs, err = metadataIndexes(metadataPath(t.Copy)); err != nil {
+			return err
+		}
+	}
+	if err := createIndexes(ctx, side, specs); err != nil {
 		return err
 	}
 	if n, sum, err := Checksum(ctx, side); err != nil || n != t.Rows || sum != t.Checksum {
 		return errkind.Problemsf("side copy of %s does not match the manifest (%d/%s, %v)", t.Name, n, sum, err)
 	}
-	return p.swap(ctx, side.Name(), t.Name)
+	return nil
+}
+
+func (p *Provider) exists(ctx context.Context, coll string) (bool, error) {
+	names, err := p.db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: coll}})
+	if err != nil {
+		return false, fmt.Errorf("list collections: %w", err)
+	}
+	return len(names) > 0, nil
 }
 
 // swap renames side over live: atomically with dropTarget where supported,
-// else live -> old, side -> live, drop old.
-func (p *Provider) swap(ctx context.Context, side, live string) error {
-	admin := p.client.Database("admin")
-	ns := func(c string) string { return p.db.Name() + "." + c }
-	err := admin.RunCommand(ctx, bson.D{{Key: "renameCollection", Value: ns(side)}, {Key: "to", Value: ns(live)}, {Key: "dropTarget", Value: true}}).Err()
-	if err == nil {
+// else live -> old, side -> live, drop old. A live collection that is gone
+// (dropped by the bad deploy) is simply replaced.
+func (p *Provider) swap(ctx context.Context, side, live string, liveExists bool) error {
+	if !liveExists {
+		if err := p.rename(ctx, side, live, false); err != nil {
+			return fmt.Errorf("rename restored %s into place: %w", live, err)
+		}
+		return nil
+	}
+	if p.rename(ctx, side, live, true) == nil {
 		return nil
 	}
 	old := live + "_tidemark_old"
 	p.db.Collection(old).Drop(ctx) //nolint:errcheck
-	if err := admin.RunCommand(ctx, bson.D{{Key: "renameCollection", Value: ns(live)}, {Key: "to", Value: ns(old)}}).Err(); err != nil {
+	if err := p.rename(ctx, live, old, false); err != nil {
 		return fmt.Errorf("rename %s aside: %w", live, err)
 	}
-	if err := admin.RunCommand(ctx, bson.D{{Key: "renameCollection", Value: ns(side)}, {Key: "to", Value: ns(live)}}).Err(); err != nil {
+	if err := p.rename(ctx, side, live, false); err != nil {
 		return fmt.Errorf("rename restored %s into place (the original is in %s): %w", live, old, err)
 	}
 	return p.db.Collection(old).Drop(ctx)
 }
 
-func copyIndexes(ctx context.Context, from, to *mongo.Collection) error {
-	specs, err := from.Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return fmt.Errorf("list indexes of %s: %w", from.Name(), err)
+func (p *Provider) rename(ctx context.Context, from, to string, dropTarget bool) error {
+	ns := func(c string) string { return p.db.Name() + "." + c }
+	cmd := bson.D{{Key: "renameCollection", Value: ns(from)}, {Key: "to", Value: ns(to)}}
+	if dropTarget {
+		cmd = append(cmd, bson.E{Key: "dropTarget", Value: true})
 	}
+	return p.client.Database("admin").RunCommand(ctx, cmd).Err()
+}
+
+// createIndexes creates the indexes (all but _id_) on to.
+func createIndexes(ctx context.Context, to *mongo.Collection, specs []*mongo.IndexSpecification) error {
 	for _, s := range specs {
 		if s.Name == "_id_" {
 			continue
