@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/internal/pgbin"
 )
 
 func TestMain(m *testing.M) {
@@ -39,9 +41,31 @@ func TestScripts(t *testing.T) {
 			if strings.HasPrefix(filepath.Base(tb.Name()), "mongo_") {
 				e.Setenv("MONGOURL", env.MongoDB(tb))
 			}
+			if strings.HasPrefix(filepath.Base(tb.Name()), "snapshot_pitr_") {
+				setupPITR(tb, e)
+			}
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits},
+	})
+}
+
+// setupPITR gives snapshot_pitr_* scripts their own cluster with WAL
+// archiving: $PITRURL, $PITRARCHIVE, and $PITRDIR, a directory the postgres
+// OS user can enter (for restore targets). Servers a script restored under
+// $PITRDIR are stopped at the end.
+func setupPITR(tb testing.TB, e *testscript.Env) {
+	pg := env.OwnPostgres(tb, env.PGOptions{WALArchive: true})
+	e.Setenv("PITRURL", pg.URL)
+	e.Setenv("PITRARCHIVE", pg.ArchiveDir)
+	e.Setenv("PITRDIR", pg.Dir)
+	tb.Cleanup(func() {
+		pids, _ := filepath.Glob(filepath.Join(pg.Dir, "*", "postmaster.pid"))
+		for _, pid := range pids {
+			if d := filepath.Dir(pid); d != filepath.Clean(pg.DataDir) {
+				pgbin.Run(context.Background(), "pg_ctl", "stop", "-D", d, "-m", "immediate", "-w") //nolint:errcheck
+			}
+		}
 	})
 }
 

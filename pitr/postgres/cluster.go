@@ -109,8 +109,8 @@ func startError(dir, archive, rp string, err error) error {
 	switch {
 	case strings.Contains(tail, "recovery ended before configured recovery target was reached"):
 		return errkind.Problemsf("WAL replay ended before reaching restore point %q: a WAL segment is missing from the archive %s\n%s", rp, archive, tail)
-	case strings.Contains(err.Error(), "Permission denied"):
-		return fmt.Errorf("start restored cluster: the server's OS user must be able to enter every parent directory of %s: %w", dir, err)
+	case strings.Contains(strings.ToLower(err.Error()), "permission denied"):
+		return fmt.Errorf("start restored cluster: the server's OS user must be able to enter every parent directory of %s and $TMPDIR (%s): %w", dir, os.TempDir(), err)
 	}
 	return fmt.Errorf("start restored cluster: %w\n%s", err, tail)
 }

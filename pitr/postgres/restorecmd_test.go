@@ -55,13 +55,13 @@ echo "fake tool: restored $1"
 	return backup, restore
 }
 
-// TestRestoreCommandRoundTrip: a base backup taken by an external tool
+// TestSnapshotRestoreCommandRoundTrip: a base backup taken by an external tool
 // (--backup-command) is drilled and restored with --restore-command: the
 // restored cluster holds exactly the pre-deploy data, whether tidemark or
 // the tool writes the recovery settings; a failing restore command is a
 // clear error that leaves nothing behind; without a restore command it is a
 // usage error naming the flag.
-func TestRestoreCommandRoundTrip(t *testing.T) {
+func TestSnapshotRestoreCommandRoundTrip(t *testing.T) {
 	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
 	ctx := ctxT(t)
@@ -154,10 +154,10 @@ func TestRestoreCommandRoundTrip(t *testing.T) {
 	}
 }
 
-// TestCreateResumesInterrupted: a create whose archive wait failed left its
+// TestSnapshotCreateResumesInterrupted: a create whose archive wait failed left its
 // restore point recorded (not archived); the re-run after the fix reuses
 // that restore point (same LSN) instead of creating a second one.
-func TestCreateResumesInterrupted(t *testing.T) {
+func TestSnapshotCreateResumesInterrupted(t *testing.T) {
 	t.Parallel()
 	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
 	ctx := ctxT(t)
