@@ -136,6 +136,7 @@ func (p *Planner) refSQL(r *RefDef) (string, error) {
 			return "", errUsage("referenced column %q does not exist in %q", c, r.Table)
 		}
 		cols = append(cols, p.D.Quote(cm.Physical))
+		p.refTargets = append(p.refTargets, refTarget{id: p.id, table: t.Physical, col: cm.Physical})
 	}
 	s := "REFERENCES " + p.D.Table(p.Schema, t.Physical) + " (" + strings.Join(cols, ", ") + ")"
 	if r.MatchType != "" {

@@ -47,15 +47,16 @@ func (op *OpAlterColumn) duplicateIndexes(p *Planner, st *Table) {
 }
 
 // duplicateConstraints plans a NOT VALID copy of every check and foreign
-// key on old (only when the type does not change: the definitions are
-// written for the old type).
+// key on old (checks only when the type does not change: their definitions
+// are written for the old type; a foreign key works for the new type, e.g.
+// a bigint referencing an integer).
 func (op *OpAlterColumn) duplicateConstraints(p *Planner, st *Table, sameType bool) {
 	re := colRef(op.old.Name)
 	for _, c := range st.Constraints {
-		if !contains(c.Columns, op.old.Name) || c.Name == op.skip {
-			continue
+		if !contains(c.Columns, op.old.Name) || c.Name == op.skip || p.keyMoves(c) {
+			continue // a foreign key to a key this version changes moves with that key (keys.go)
 		}
-		if !sameType {
+		if !sameType && c.Type != "f" {
 			p.Warn("constraint %q on %q is dropped with the old column at contract (the type changes): recreate it for the new type", c.Name, op.Column)
 			continue
 		}

@@ -27,6 +27,7 @@ type OpAlterColumn struct {
 	rename          *OpRenameColumn
 	force           bool   // duplicate even without a type or constraint change (create/drop_constraint)
 	skip            string // a constraint not to copy (drop_constraint)
+	key             bool   // a primary key column or one a foreign key references (keys.go)
 	dupIdx          []dupIndex
 	dupCon          []dupConstraint
 }
@@ -105,11 +106,8 @@ func (op *OpAlterColumn) Start(p *Planner) error {
 	if err := p.markChanged(t, c.Physical); err != nil {
 		return err
 	}
-	if fk := p.snap.referencedBy(t.Physical, c.Physical); fk != "" {
-		return errUsage("column %q of %q is referenced by foreign key %s: changing it is not supported", op.Column, op.Table, fk)
-	}
-	if st := p.snap.Tables[t.Physical]; st != nil && contains(st.PK, c.Physical) {
-		return errUsage("column %q is part of the primary key of %q: changing it is not supported", op.Column, op.Table)
+	if err := op.checkKey(p, t, c); err != nil {
+		return err
 	}
 	return op.startDuplicate(p, t, c)
 }
@@ -143,16 +141,7 @@ func (op *OpAlterColumn) startInPlace(p *Planner, t *tableModel) error {
 func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) error {
 	d := p.D
 	op.phys = tempName(c.Physical)
-	typ := op.old.Type
-	if op.Type != "" {
-		typ = op.Type
-	}
-	def := op.old.Default
-	if op.HasDefault {
-		def = op.Default
-	} else if op.Type != "" && op.Type != op.old.Type {
-		def = nil
-	}
+	typ, def := op.newTypeDefault()
 	op.notNull = op.old.NotNull
 	if op.Nullable != nil {
 		op.notNull = !*op.Nullable
@@ -175,6 +164,7 @@ func (op *OpAlterColumn) startDuplicate(p *Planner, t *tableModel, c *colModel) 
 		op.duplicateIndexes(p, st)
 		op.duplicateConstraints(p, st, op.Type == "" || op.Type == op.old.Type)
 	}
+	p.noteDuplicate(t.Physical, oldPhys, op.phys, op.key)
 	up, down := op.Up, op.Down
 	if up == "" {
 		up = d.Quote(oldPhys)
@@ -204,7 +194,9 @@ func (op *OpAlterColumn) Complete(p *Planner) error {
 	}
 	p.validateNewColumn(op.physTable, op.phys, op.final, op.notNull, op.Check, op.References)
 	drop := "ALTER TABLE " + p.D.Table(p.Schema, op.physTable) + " DROP COLUMN IF EXISTS " + p.D.Quote(op.old.Name)
-	p.Swap(op.physTable, append([]string{drop}, p.finishNewColumn(op.physTable, op.phys, op.final, op.notNull, op.Unique != nil)...)...)
+	stmts := append(op.beforeDrop(p), drop)
+	stmts = append(stmts, p.finishNewColumn(op.physTable, op.phys, op.final, op.notNull, op.Unique != nil)...)
+	p.Swap(op.physTable, append(stmts, op.afterRename(p)...)...)
 	p.Swap(op.physTable, op.completeDuplicates(p)...)
 	if op.Unique != nil && op.Unique.Name != uniqueConstraintName(op.physTable, op.final) {
 		p.Swap(op.physTable, "ALTER TABLE "+p.D.Table(p.Schema, op.physTable)+" RENAME CONSTRAINT "+

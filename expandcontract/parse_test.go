@@ -149,8 +149,8 @@ func TestPlanRefusals(t *testing.T) {
 	snap.Tables["lines"] = &Table{Name: "lines", Columns: []*Column{{Name: "item_name", Type: "text"}},
 		Constraints: []TableConstraint{{Name: "lines_item_fk", Type: "f", Columns: []string{"item_name"}, RefTable: "items", RefColumns: []string{"name"}}}}
 	for _, tc := range []struct{ yaml, want string }{
-		{`operations: [{alter_column: {table: items, column: id, type: text}}]`, "part of the primary key"},
-		{`operations: [{alter_column: {table: items, column: name, type: varchar(9)}}]`, "referenced by foreign key lines.lines_item_fk"},
+		{`operations: [{alter_column: {table: items, column: id, nullable: true, up: id, down: id}}]`, "part of the primary key of items: it cannot become nullable"},
+		{`operations: [{create_constraint: {table: items, name: c, type: check, check: "length(name) > 0", columns: [name], up: {name: name}, down: {name: name}}}]`, "referenced by foreign key lines.lines_item_fk: change it with alter_column"},
 		{`operations: [{drop_column: {table: items, column: name}}]`, "referenced by foreign key"},
 		{`operations: [{alter_column: {table: items, column: price, type: bigint}}, {alter_column: {table: items, column: price, nullable: true}}]`, "alter it in a later deploy"},
 		{`operations: [{add_column: {table: items, column: {name: x, type: int}}}]`, "NOT NULL without a default: give it an up expression"},

@@ -93,6 +93,15 @@ type Planner struct {
 	renames   []Action
 	rollback  []Action
 	changed   map[string]bool
+	// key columns (keys.go)
+	dupPlanned map[string]bool              // "table.column" explicit alter_column duplicates
+	dupNew     map[string]string            // "table.old" -> new physical column
+	keyNew     map[string]map[string]string // table -> old key column -> new column
+	keyT       []string
+	refTargets []refTarget
+	swapTail   map[string][]string // run at the end of the table's swap transaction
+	swapAlso   map[string][]string // other tables that transaction alters
+	joined     map[string]string   // tables whose swaps are one transaction
 }
 
 // NewPlan plans migrations (one version) against a snapshot.
@@ -108,6 +117,8 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 	vs := ident63(snap.Schema + "_" + vname)
 	p := &Planner{D: d, Schema: snap.Schema, snap: snap, sync: map[string][]syncRule{},
 		swap: map[string][]string{}, changed: map[string]bool{},
+		dupPlanned: plannedDuplicates(migs), dupNew: map[string]string{}, keyNew: map[string]map[string]string{},
+		swapTail: map[string][]string{}, swapAlso: map[string][]string{}, joined: map[string]string{},
 		plan: &Plan{Schema: snap.Schema, OldSchema: oldSchema, VersionSchema: vs}}
 	p.initModel()
 	var ops []Operation
@@ -120,6 +131,9 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 			}
 			ops, ids = append(ops, op), append(ids, p.id)
 		}
+	}
+	if err := p.startKeys(); err != nil {
+		return nil, err
 	}
 	p.addSync()
 	p.plan.Expand = append(p.plan.Expand, p.afterSync...)
@@ -135,6 +149,7 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 			return nil, fmt.Errorf("%s: %w", ids[i], err)
 		}
 	}
+	p.completeKeys()
 	p.assembleContract()
 	var undo []Action
 	for i := len(ops) - 1; i >= 0; i-- {
@@ -145,6 +160,7 @@ func NewPlan(d Dialect, snap *Snapshot, oldSchema string, migs []*Migration) (*P
 		}
 		undo = append(undo, p.rollback...)
 	}
+	p.rollbackKeys()
 	p.plan.Rollback = append(p.plan.Rollback, Action{ID: "version/drop",
 		SQL: []string{"DROP SCHEMA IF EXISTS " + d.Quote(vs) + " CASCADE"}, Lock: "none (views only)"})
 	p.plan.Rollback = append(p.plan.Rollback, p.undoFirst...)
@@ -293,10 +309,41 @@ func (p *Planner) assembleContract() {
 			p.swapT = append(p.swapT, t)
 		}
 	}
+	var order []string
+	members := map[string][]string{}
 	for _, t := range p.swapT {
-		stmts := append(p.dropSync(t), p.swap[t]...)
-		c = append(c, Action{ID: "swap/" + t, SQL: stmts, Lock: "ACCESS EXCLUSIVE (brief, catalog only)"})
+		r := p.find(t)
+		if _, ok := members[r]; !ok {
+			order = append(order, r)
+		}
+		members[r] = append(members[r], t)
+	}
+	for _, r := range order {
+		c = append(c, p.swapAction(members[r]))
 	}
 	c = append(c, p.late...)
 	p.plan.Contract = append(c, p.renames...)
+}
+
+// swapAction is one transaction swapping the tables' columns (several
+// tables when foreign keys move between them: keys.go).
+func (p *Planner) swapAction(tables []string) Action {
+	var stmts []string
+	locked := slices.Clone(tables)
+	for _, t := range tables {
+		stmts = append(append(stmts, p.dropSync(t)...), p.swap[t]...)
+	}
+	for _, t := range tables {
+		stmts = append(stmts, p.swapTail[t]...)
+		for _, o := range p.swapAlso[t] {
+			if !slices.Contains(locked, o) {
+				locked = append(locked, o)
+			}
+		}
+	}
+	lock := "ACCESS EXCLUSIVE (brief, catalog only)"
+	if len(locked) > 1 {
+		lock = "ACCESS EXCLUSIVE on " + strings.Join(locked, ", ") + " (brief, catalog only)"
+	}
+	return Action{ID: "swap/" + tables[0], SQL: stmts, Lock: lock}
 }

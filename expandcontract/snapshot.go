@@ -3,6 +3,7 @@ package expandcontract
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -56,6 +57,11 @@ type Column struct {
 	NotNull bool    `json:"not_null"`
 	Default *string `json:"default,omitempty"`
 	Comment *string `json:"comment,omitempty"`
+	// Identity is attidentity: "a" (ALWAYS), "d" (BY DEFAULT) or "".
+	Identity string `json:"identity,omitempty"`
+	// Sequence is the sequence the column owns (serial or identity),
+	// schema-qualified and quoted as pg_get_serial_sequence returns it.
+	Sequence string `json:"sequence,omitempty"`
 }
 
 func (t *Table) column(name string) *Column {
@@ -154,7 +160,9 @@ WHERE n.nspname = $1 AND con.contype IN ('c', 'f') ORDER BY c.relname, con.conna
 func loadColumns(ctx context.Context, q querier, s *Snapshot) error {
 	rows, err := q.Query(ctx, `
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum)
+       pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum), a.attidentity::text,
+       coalesce(CASE WHEN a.attidentity <> '' OR d.adbin IS NOT NULL
+         THEN pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) END, '')
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -167,7 +175,7 @@ ORDER BY c.relname, a.attnum`, s.Schema)
 	for rows.Next() {
 		var tn string
 		c := &Column{}
-		if err := rows.Scan(&tn, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Comment); err != nil {
+		if err := rows.Scan(&tn, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Comment, &c.Identity, &c.Sequence); err != nil {
 			return fmt.Errorf("load columns: %w", err)
 		}
 		if t := s.Tables[tn]; t != nil {
@@ -202,14 +210,36 @@ WHERE n.nspname = $1 AND x.indisprimary ORDER BY c.relname, k.ord`, s.Schema)
 
 // referencedBy names a foreign key that references table.col, if any.
 func (s *Snapshot) referencedBy(table, col string) string {
+	if fks := s.referencing(table, col); len(fks) > 0 {
+		return fks[0].Table + "." + fks[0].Name
+	}
+	return ""
+}
+
+// fkRef is a foreign key of Table.
+type fkRef struct {
+	Table string
+	TableConstraint
+}
+
+// referencing lists the foreign keys that reference table.col, ordered by
+// table and name (plans must not depend on map order).
+func (s *Snapshot) referencing(table, col string) []fkRef {
+	var out []fkRef
 	for _, t := range s.Tables {
 		for _, c := range t.Constraints {
 			if c.Type == "f" && c.RefTable == table && contains(c.RefColumns, col) {
-				return t.Name + "." + c.Name
+				out = append(out, fkRef{t.Name, c})
 			}
 		}
 	}
-	return ""
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Table != out[j].Table {
+			return out[i].Table < out[j].Table
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }
 
 type querier interface {

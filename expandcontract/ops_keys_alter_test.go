@@ -1,0 +1,222 @@
+package expandcontract
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidemark/tidemark/fixtures/env"
+)
+
+// alter_column of primary key columns (serial, identity, multi-column) and
+// of columns other tables' foreign keys reference.
+func TestAlterKeyColumns(t *testing.T) {
+	const orphans = `SELECT count(*) FROM orders o LEFT JOIN users u ON u.id = o.user_id WHERE u.id IS NULL`
+	const fkSetup = `CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
+		CREATE TABLE orders (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users (id) ON DELETE CASCADE, total int);
+		INSERT INTO users (name) SELECT 'u' || g FROM generate_series(1, 2000) g;
+		INSERT INTO orders (user_id, total) SELECT 1 + g % 2000, g FROM generate_series(1, 3000) g;`
+	runOpCases(t, []opCase{{
+		name: "serial_pk_to_bigint",
+		setup: `CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);
+			INSERT INTO items (name) SELECT 'i' || g FROM generate_series(1, 3000) g;`,
+		migration: `operations: [{alter_column: {table: items, column: id, type: bigint}}]`,
+		afterExpand: func(h *hooks) {
+			h.eq("new", `SELECT pg_typeof(id)::text FROM items LIMIT 1`, "bigint")
+			h.eq("old", `SELECT pg_typeof(id)::text FROM items LIMIT 1`, "integer")
+			n := h.on("new", `INSERT INTO items (name) VALUES ('from-new') RETURNING id`)
+			h.eq("old", `SELECT name FROM items WHERE id = `+n, "from-new")
+			o := h.on("old", `INSERT INTO items (name) VALUES ('from-old') RETURNING id`)
+			h.eq("new", `SELECT name FROM items WHERE id = `+o, "from-old")
+			h.fails("new", `INSERT INTO items (id, name) VALUES (1, 'dup')`, "duplicate key")
+			h.eq("new", `SELECT count(*) FROM items`, "3002")
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'items_pkey'`, "PRIMARY KEY (id)")
+			h.eq("raw", `SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'id'`, "bigint")
+			h.eq("raw", `SELECT pg_get_serial_sequence('items', 'id')`, "public.items_id_seq")
+			h.eq("raw", `SELECT data_type::text FROM pg_sequences WHERE sequencename = 'items_id_seq'`, "bigint")
+			h.on("new", `INSERT INTO items (name) VALUES ('after')`)
+			h.eq("old", `SELECT (SELECT id FROM items WHERE name = 'after') = max(id) FROM items`, "true")
+			h.fails("old", `INSERT INTO items (id, name) VALUES (1, 'dup')`, "items_pkey")
+			h.on("old", `INSERT INTO items (id, name) VALUES (5000000000, 'big')`)
+		},
+		afterRollback: func(h *hooks) {
+			h.eq("raw", `SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'id'`, "integer")
+			h.eq("raw", `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'items_pkey'`, "PRIMARY KEY (id)")
+			h.eq("raw", `SELECT pg_get_serial_sequence('items', 'id')`, "public.items_id_seq")
+			h.eq("raw", `SELECT count(*) FROM pg_indexes WHERE tablename = 'items'`, "1")
+			h.on("old", `INSERT INTO items (name) VALUES ('after')`)
+			h.eq("old", `SELECT count(*) FROM items`, "3003")
+		},
+	}, {
+		name: "identity_pk",
+		setup: `CREATE TABLE ev (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n int NOT NULL);
+			INSERT INTO ev (n) SELECT g FROM generate_series(1, 3000) g;`,
+		migration: `operations: [{alter_column: {table: ev, column: id, type: bigint}}]`,
+		afterExpand: func(h *hooks) {
+			n := h.on("new", `INSERT INTO ev (n) VALUES (-1) RETURNING id`)
+			h.eq("old", `SELECT n FROM ev WHERE id = `+n, "-1")
+			o := h.on("old", `INSERT INTO ev (n) VALUES (-2) RETURNING id`)
+			h.eq("new", `SELECT n FROM ev WHERE id = `+o, "-2")
+			h.fails("old", `INSERT INTO ev (id, n) VALUES (7, 7)`, "non-DEFAULT")
+			h.eq("new", `SELECT count(DISTINCT id) FROM ev`, "3002")
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT attidentity::text || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'id'`, "a bigint")
+			h.eq("raw", `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ev_pkey'`, "PRIMARY KEY (id)")
+			h.on("new", `INSERT INTO ev (n) VALUES (-3)`)
+			h.eq("old", `SELECT (SELECT id FROM ev WHERE n = -3) = max(id) FROM ev`, "true")
+			h.eq("old", `SELECT count(DISTINCT id) FROM ev`, "3003")
+			h.fails("new", `INSERT INTO ev (id, n) VALUES (7, 7)`, "non-DEFAULT")
+		},
+		afterRollback: func(h *hooks) {
+			h.eq("raw", `SELECT attidentity::text || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'id'`, "a integer")
+			h.on("old", `INSERT INTO ev (n) VALUES (-3)`)
+			h.eq("old", `SELECT (SELECT id FROM ev WHERE n = -3) = max(id) FROM ev`, "true")
+		},
+	}, {
+		name: "multi_column_pk",
+		setup: `CREATE TABLE m (a int, b int, v text, PRIMARY KEY (a, b));
+			INSERT INTO m SELECT g % 10, g, 'v' FROM generate_series(1, 2000) g;`,
+		migration: `operations: [{alter_column: {table: m, column: b, type: bigint, name: bb, up: "b", down: "bb"}}]`,
+		afterExpand: func(h *hooks) {
+			h.on("new", `INSERT INTO m (a, bb, v) VALUES (1, 3000000, 'n')`)
+			h.eq("old", `SELECT v FROM m WHERE a = 1 AND b = 3000000`, "n")
+			h.fails("new", `INSERT INTO m (a, bb, v) VALUES (1, 1, 'dup')`, "duplicate key")
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'm_pkey'`, "PRIMARY KEY (a, bb)")
+			h.fails("old", `INSERT INTO m (a, bb, v) VALUES (1, 1, 'dup')`, "m_pkey")
+		},
+		afterRollback: func(h *hooks) {
+			h.eq("raw", `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'm_pkey'`, "PRIMARY KEY (a, b)")
+		},
+	}, {
+		name:      "referenced_by_fk",
+		setup:     fkSetup,
+		migration: `operations: [{alter_column: {table: users, column: id, type: bigint}}]`,
+		afterExpand: func(h *hooks) {
+			u := h.on("new", `INSERT INTO users (name) VALUES ('new-user') RETURNING id`)
+			h.on("old", `INSERT INTO orders (user_id, total) VALUES (`+u+`, 1)`)
+			u = h.on("old", `INSERT INTO users (name) VALUES ('old-user') RETURNING id`)
+			h.on("new", `INSERT INTO orders (user_id, total) VALUES (`+u+`, 2)`)
+			h.fails("new", `INSERT INTO orders (user_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
+			h.fails("old", `INSERT INTO orders (user_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT convalidated::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'orders_user_id_fkey'`,
+				"true FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE")
+			h.eq("raw", `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'users_pkey'`, "PRIMARY KEY (id)")
+			h.eq("new", orphans, "0")
+			h.eq("new", `SELECT count(*) FROM orders`, "3002")
+			u := h.on("new", `INSERT INTO users (name) VALUES ('after') RETURNING id`)
+			h.on("old", `INSERT INTO orders (user_id, total) VALUES (`+u+`, 4)`)
+			h.fails("new", `INSERT INTO orders (user_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
+			h.on("new", `DELETE FROM users WHERE name = 'new-user'`)
+			h.eq("new", `SELECT count(*) FROM orders WHERE total = 1`, "1") // cascaded: only the seed row with total 1 is left
+		},
+		afterRollback: func(h *hooks) {
+			h.eq("raw", `SELECT convalidated::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'orders_user_id_fkey'`,
+				"true FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE")
+			h.eq("old", orphans, "0")
+			h.fails("old", `INSERT INTO orders (user_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
+		},
+	}, {
+		name:  "referenced_and_referencing_in_one_file",
+		setup: fkSetup + `ALTER TABLE users ADD COLUMN boss int REFERENCES users (id); UPDATE users SET boss = 1 WHERE id > 1;`,
+		migration: `
+operations:
+  - alter_column: {table: orders, column: user_id, type: bigint, name: customer_id, up: user_id, down: customer_id}
+  - alter_column: {table: users, column: id, type: bigint}
+  - alter_column: {table: users, column: boss, type: bigint}`,
+		afterExpand: func(h *hooks) {
+			u := h.on("new", `INSERT INTO users (name, boss) VALUES ('new-user', 1) RETURNING id`)
+			h.on("new", `INSERT INTO orders (customer_id, total) VALUES (`+u+`, 1)`)
+			h.fails("new", `INSERT INTO orders (customer_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
+			h.fails("new", `INSERT INTO users (name, boss) VALUES ('x', 99999999)`, "users_boss_fkey")
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT string_agg(conname || ' ' || convalidated::text || ' ' || pg_get_constraintdef(oid), '; ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
+				"orders_user_id_fkey true FOREIGN KEY (customer_id) REFERENCES users(id) ON DELETE CASCADE; users_boss_fkey true FOREIGN KEY (boss) REFERENCES users(id)")
+			h.eq("raw", `SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attname || format_type(atttypid, atttypmod)) FROM pg_attribute WHERE attrelid IN ('users'::regclass, 'orders'::regclass) AND attname IN ('id', 'customer_id', 'boss') AND NOT attisdropped`,
+				"boss bigint, customer_id bigint, id bigint, id integer")
+			h.eq("old", `SELECT count(*) FROM orders o LEFT JOIN users u ON u.id = o.customer_id WHERE u.id IS NULL`, "0")
+			h.fails("old", `INSERT INTO orders (customer_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
+			h.fails("old", `INSERT INTO users (name, boss) VALUES ('x', 99999999)`, "users_boss_fkey")
+		},
+		afterRollback: func(h *hooks) {
+			h.eq("raw", `SELECT string_agg(conname || ' ' || convalidated::text, '; ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
+				"orders_user_id_fkey true; users_boss_fkey true")
+			h.eq("old", orphans, "0")
+		},
+	}})
+}
+
+// The plan shows the key statements with their locks.
+func TestAlterKeyPlan(t *testing.T) {
+	pool := newPool(t, env.PostgresDB(t))
+	mustExec(t, pool, `CREATE TABLE users (id serial PRIMARY KEY, name text);
+		CREATE TABLE orders (id serial PRIMARY KEY, user_id int REFERENCES users (id))`)
+	plan, err := PlanExpand(ctx(t), pool, []*Migration{mig(t, "m1", `operations: [{alter_column: {table: users, column: id, type: bigint}}]`)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func(list []Action, id string) *Action {
+		for i := range list {
+			if list[i].ID == id {
+				return &list[i]
+			}
+		}
+		t.Fatalf("no action %s in %v", id, ids(list))
+		return nil
+	}
+	ix := find(plan.Expand, "keys/users/index/_tm_pk_users")
+	if ix.Lock != "SHARE UPDATE EXCLUSIVE" || !ix.Scans || !strings.Contains(ix.SQL[0], `CREATE UNIQUE INDEX CONCURRENTLY "_tm_pk_users" ON "public"."users" USING btree ("_tm_new_id")`) {
+		t.Errorf("pk index action: %+v", ix)
+	}
+	sw := find(plan.Contract, "swap/users")
+	all := strings.Join(sw.SQL, ";\n")
+	for _, want := range []string{
+		`ALTER SEQUENCE public.users_id_seq OWNED BY "public"."users"."_tm_new_id"`,
+		`ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_user_id_fkey"`,
+		`ADD CONSTRAINT "users_pkey" PRIMARY KEY USING INDEX "_tm_pk_users"`,
+		`ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "public"."users" ("id") NOT VALID`,
+		`ALTER SEQUENCE public.users_id_seq AS bigint`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("swap lacks %q:\n%s", want, all)
+		}
+	}
+	if sw.Lock != "ACCESS EXCLUSIVE on users, orders (brief, catalog only)" {
+		t.Errorf("swap lock %q", sw.Lock)
+	}
+	v := find(plan.Contract, "keys/users/validate/orders/orders_user_id_fkey")
+	if !v.Scans || !strings.HasPrefix(v.Lock, "SHARE UPDATE EXCLUSIVE on orders") {
+		t.Errorf("validate action: %+v", v)
+	}
+	find(plan.Rollback, "keys/users/drop-index/_tm_pk_users")
+}
+
+// Key changes tidemark cannot plan are refused with a message saying what to do.
+func TestAlterKeyRefusals(t *testing.T) {
+	pool := newPool(t, env.PostgresDB(t))
+	mustExec(t, pool, `CREATE TABLE users (id int PRIMARY KEY, name text); CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users (id))`)
+	for _, tc := range []struct{ yaml, want string }{
+		{`operations: [{alter_column: {table: users, column: id, nullable: true, up: id, down: id}}]`, "cannot become nullable"},
+		{`operations: [{alter_column: {table: users, column: id, type: bigint}}, {add_column: {table: orders, column: {name: u2, type: bigint, nullable: true, references: {name: o_u2, table: users, column: id}}}}]`, "which this version changes"},
+		{`operations: [{rename_table: {from: users, to: people}}, {alter_column: {table: people, column: id, type: bigint}}]`, "under the table's name before this version"},
+	} {
+		_, err := PlanExpand(ctx(t), pool, []*Migration{mig(t, "m1", tc.yaml)}, Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func ids(list []Action) []string {
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = a.ID
+	}
+	return out
+}
