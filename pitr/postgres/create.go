@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/internal/errkind"
 	"github.com/tidemark/tidemark/pitr"
 )
@@ -132,8 +133,13 @@ func requirements(m *pitr.Manifest) []string {
 	if m.Position.ArchiveDir != "" {
 		r = append(r, "restore_command = 'cp "+m.Position.ArchiveDir+"/%f %p'")
 	}
-	if m.BaseBackup.Dir != "" {
-		r = append(r, "base backup directory "+m.BaseBackup.Dir)
+	switch bb := m.BaseBackup; {
+	case bb.RestoreCommand != "":
+		r = append(r, "the restore command "+dburl.Redact(bb.RestoreCommand)+" to fill a new data directory from backup "+backupID(bb))
+	case bb.Dir != "":
+		r = append(r, "base backup directory "+bb.Dir)
+	default:
+		r = append(r, "the backup tool to restore backup "+backupID(bb)+" (give verify --drill and restore --restore-command)")
 	}
 	if m.SnapshotStore != "" {
 		r = append(r, "table copies in "+m.SnapshotStore+" (for restore --tables)")
