@@ -189,12 +189,14 @@ archive_mode = 'off'
 // from the archive and the restore point target, when the directory has no
 // recovery.signal yet; only the target when a restore command wrote
 // recovery.signal but no recovery_target (pgBackRest --type=default would
-// otherwise replay past the restore point); nothing when it wrote both.
+// otherwise replay past the restore point); only the promote action when it
+// wrote both (pgBackRest's default action, pause, would never promote).
 func recoverySettings(dir, archive, rp string) (string, error) {
-	target := fmt.Sprintf("recovery_target_name = '%s'\nrecovery_target_action = 'promote'\n", strings.ReplaceAll(rp, "'", "''"))
+	const promote = "recovery_target_action = 'promote'\n"
+	target := fmt.Sprintf("recovery_target_name = '%s'\n", strings.ReplaceAll(rp, "'", "''")) + promote
 	if _, err := os.Stat(filepath.Join(dir, "recovery.signal")); err == nil {
 		if hasRecoveryTarget(dir) {
-			return "", nil
+			return promote, nil
 		}
 		return target, nil
 	}

@@ -19,8 +19,9 @@ import (
 // STORE URL runs pg_basebackup into its own repository STORE and prints
 // `backup_id=ID`; restore.sh FROM DIR ARCHIVE POINT MODE copies a backup
 // into DIR and, by MODE, leaves recovery to tidemark (plain), writes all of
-// it like pgbackrest --type=name (own), or only restore_command and
-// recovery.signal like pgbackrest --type=default (notarget).
+// it like pgbackrest --type=name with its default --target-action=pause
+// (own), or only restore_command and recovery.signal like pgbackrest
+// --type=default (notarget).
 func fakeTool(t *testing.T, dir string) (backup, restore string) {
 	t.Helper()
 	bin, err := pgbin.Path("pg_basebackup")
@@ -39,7 +40,7 @@ echo "backup_id=$id"
 		restore: `set -e
 cp -a "$1/." "$2"
 case "$5" in
-own) printf "restore_command = 'cp %s/%%f %%p'\nrecovery_target_name = '%s'\nrecovery_target_action = 'promote'\n" "$3" "$4" >> "$2/postgresql.auto.conf"
+own) printf "restore_command = 'cp %s/%%f %%p'\nrecovery_target_name = '%s'\nrecovery_target_action = 'pause'\n" "$3" "$4" >> "$2/postgresql.auto.conf"
      touch "$2/recovery.signal" ;;
 notarget) printf "restore_command = 'cp %s/%%f %%p'\n" "$3" >> "$2/postgresql.auto.conf"
      touch "$2/recovery.signal" ;;
