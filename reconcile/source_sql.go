@@ -206,9 +206,13 @@ func (r *sqlReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
 // samplesPerRange is how many sampled keys stand for one range.
 const samplesPerRange = 20
 
-// Quantiles cuts at keys of a random sample (about samplesPerRange keys per
-// range), so the cuts are real keys near the true quantiles.
+// Quantiles cuts from the table's statistics when it can (statsQuantiles),
+// else at keys of a random sample (about samplesPerRange keys per range),
+// so the cuts are real keys near the true quantiles.
 func (r *sqlReader) Quantiles(ctx context.Context, n int, perRange int64) ([][]any, int64, error) {
+	if cuts, count, ok := r.statsQuantiles(ctx, n, perRange); ok {
+		return cuts, count, nil
+	}
 	var out [][]any
 	var count int64
 	err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
