@@ -171,7 +171,11 @@ func (a *app) snapshotListCmd(sf *snapshotFlags) *cobra.Command {
 					fmt.Fprintln(w, "no snapshots")
 				}
 				for _, m := range ms {
-					fmt.Fprintf(w, "%s\t%s\t%s\ttables=%d\n", m.Label, m.CreatedAt.Format(time.RFC3339), position(m.Position), len(m.Tables))
+					pending := ""
+					if m.Engine == "postgres" && !m.Position.Archived {
+						pending = "\tpending: marker not archived (run the same create again)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\ttables=%d%s\n", m.Label, m.CreatedAt.Format(time.RFC3339), position(m.Position), len(m.Tables), pending)
 				}
 			})
 		},
