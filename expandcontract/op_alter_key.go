@@ -14,6 +14,9 @@ func (op *OpAlterColumn) checkKey(p *Planner, t *tableModel, c *colModel) error 
 	if op.old.Identity != "" && op.Nullable != nil && *op.Nullable {
 		return errUsage("column %q of %q is an identity column: it cannot become nullable", op.Column, op.Table)
 	}
+	if ext := p.snap.externalRef(t.Physical, c.Physical); ext != "" {
+		return errUsage("column %q of %q is referenced by foreign key %s of another schema: drop it before this change and re-create it after contract", op.Column, op.Table, ext)
+	}
 	if !op.key {
 		return nil
 	}

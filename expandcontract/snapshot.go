@@ -26,6 +26,9 @@ type Table struct {
 	Comment         *string           `json:"comment,omitempty"`
 	Indexes         []Index           `json:"indexes,omitempty"`
 	Constraints     []TableConstraint `json:"constraints,omitempty"`
+	// ExternalRefs are foreign keys of tables in other schemas referencing
+	// this one (Name is "schema.table.constraint").
+	ExternalRefs []TableConstraint `json:"external_refs,omitempty"`
 }
 
 // Index is an index of a Table (plain column indexes; Columns empty for
@@ -104,7 +107,34 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname`, schema)
 	if err := loadIndexes(ctx, q, s); err != nil {
 		return nil, err
 	}
-	return s, loadConstraints(ctx, q, s)
+	if err := loadConstraints(ctx, q, s); err != nil {
+		return nil, err
+	}
+	return s, loadExternalRefs(ctx, q, s)
+}
+
+func loadExternalRefs(ctx context.Context, q querier, s *Snapshot) error {
+	rows, err := q.Query(ctx, `
+SELECT r.relname, quote_ident(cn.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(con.conname),
+       array(SELECT a.attname::text FROM unnest(con.confkey) k JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k)
+FROM pg_constraint con JOIN pg_class r ON r.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+WHERE con.contype = 'f' AND rn.nspname = $1 AND cn.nspname <> $1 ORDER BY 2`, s.Schema)
+	if err != nil {
+		return fmt.Errorf("load foreign keys from other schemas: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tn string
+		tc := TableConstraint{Type: "f"}
+		if err := rows.Scan(&tn, &tc.Name, &tc.RefColumns); err != nil {
+			return fmt.Errorf("load foreign keys from other schemas: %w", err)
+		}
+		if t := s.Tables[tn]; t != nil {
+			t.ExternalRefs = append(t.ExternalRefs, tc)
+		}
+	}
+	return rows.Err()
 }
 
 func loadIndexes(ctx context.Context, q querier, s *Snapshot) error {
@@ -212,6 +242,18 @@ WHERE n.nspname = $1 AND x.indisprimary ORDER BY c.relname, k.ord`, s.Schema)
 func (s *Snapshot) referencedBy(table, col string) string {
 	if fks := s.referencing(table, col); len(fks) > 0 {
 		return fks[0].Table + "." + fks[0].Name
+	}
+	return ""
+}
+
+// externalRef names a foreign key of another schema referencing table.col.
+func (s *Snapshot) externalRef(table, col string) string {
+	if t := s.Tables[table]; t != nil {
+		for _, c := range t.ExternalRefs {
+			if contains(c.RefColumns, col) {
+				return c.Name
+			}
+		}
 	}
 	return ""
 }
