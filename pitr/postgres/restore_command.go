@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/internal/errkind"
+	"github.com/tidemark/tidemark/internal/pgbin"
 	"github.com/tidemark/tidemark/pitr"
 )
 
@@ -88,13 +89,17 @@ func backupID(bb *pitr.BaseBackup) string {
 	return bbID(bb)
 }
 
-// runRestoreCommand runs the restore template into dir (created empty
-// first: pgBackRest wants it to exist). pitr.RunCommand fails on a non-zero
+// runRestoreCommand runs the restore template into dir (created empty and
+// given to the server's OS user first: pgBackRest wants it to exist). pitr.RunCommand fails on a non-zero
 // exit or error lines; its run (redacted) is returned either way.
 func runRestoreCommand(ctx context.Context, tmpl string, vars map[string]string, dir string) (*pitr.CommandRun, error) {
 	v := map[string]string{"dir": dir}
 	for k, x := range vars {
 		v[k] = x
+	}
+	// owned by the server's OS user, so the tool may run as that user (sudo -u postgres ...)
+	if err := pgbin.Chown(dir); err != nil {
+		return nil, fmt.Errorf("chown %s: %w", dir, err)
 	}
 	run, err := pitr.RunCommand(ctx, pitr.ExpandTemplate(tmpl, v), nil)
 	if err != nil {
