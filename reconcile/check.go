@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidemark/tidemark/internal/dburl"
@@ -19,8 +20,8 @@ type CheckOptions struct {
 	// Workers is how many key ranges are compared at once (default 4).
 	Workers int
 	// Ranges is how many key ranges each invariant is cut into (default
-	// 8 per worker, or one per 2,000 rows when ranges are checksummed; 1
-	// when a source cannot read ranges).
+	// 8 per worker, or one per 500 rows, in groups of 20, when ranges are
+	// checksummed; 1 when a source cannot read ranges).
 	Ranges int
 	// Checksums compares key-range checksums first (inside the databases)
 	// when both sources are SQL, streaming only ranges that differ.
@@ -49,7 +50,7 @@ func (o *CheckOptions) defaults() {
 
 // checksumRangeRows is the default range size when ranges are checksummed:
 // small enough that a few differences leave most ranges equal.
-const checksumRangeRows = 2000
+const checksumRangeRows = 500
 
 // checker holds one Check run.
 type checker struct {
@@ -61,6 +62,8 @@ type checker struct {
 	report  *Report
 	mu      sync.Mutex
 	sus     []suspect
+	// whole-range checksums checked, found different, skipped (wholeWorth)
+	wholes, wholesDiffer, wholeSkips atomic.Int64
 }
 
 // Check evaluates every invariant of rules and returns the report. Breaks
@@ -123,6 +126,8 @@ func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
 		return err
 	}
 	counts := c.counts(inv)
+	c.wholes.Store(0)
+	c.wholesDiffer.Store(0)
 	for _, r := range ranges {
 		counts.Ranges += max(1, len(r.Subs))
 	}
@@ -196,27 +201,35 @@ func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader,
 // compareRange uses checksums when it can: a range whose checksums are
 // equal is done without streaming its rows; one that differs is checked
 // again sub-range by sub-range, and only differing sub-ranges are
-// streamed. skipped counts the (sub-)ranges found equal.
+// streamed. When most ranges differ (many differences), the whole-range
+// checksum is skipped and the sub-ranges are checked at once (see
+// wholeWorth). skipped counts the (sub-)ranges found equal.
 func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range) (*rangeResult, int, error) {
 	if c.opts.NoChecksums || !checksummable(inv, lr, rr) {
 		res, err := mergeRange(ctx, inv, lr, rr, rng)
 		return res, 0, err
 	}
-	res, equal, err := checksumRange(ctx, inv, lr, rr, rng)
-	if err != nil || equal {
-		return res, max(1, len(rng.Subs)), err
+	if rng.step > 0 {
+		return c.compareBuckets(ctx, inv, lr.(*sqlReader), rr.(*sqlReader), rng)
 	}
 	subs := rng.Subs
-	if len(subs) == 0 {
-		subs = []Range{rng}
+	if len(subs) == 0 || c.wholeWorth() {
+		res, equal, err := checksumRange(ctx, inv, lr, rr, rng)
+		if err != nil || equal {
+			c.wholeSeen(true)
+			return res, max(1, len(rng.Subs)), err
+		}
+		c.wholeSeen(false)
+		if len(subs) == 0 {
+			res, err := mergeRange(ctx, inv, lr, rr, rng)
+			return res, 0, err
+		}
 	}
 	total, skipped := &rangeResult{}, 0
 	for _, sub := range subs {
-		if len(rng.Subs) > 0 {
-			res, equal, err = checksumRange(ctx, inv, lr, rr, sub)
-			if err != nil {
-				return nil, 0, err
-			}
+		res, equal, err := checksumRange(ctx, inv, lr, rr, sub)
+		if err != nil {
+			return nil, 0, err
 		}
 		if equal {
 			skipped++
@@ -230,8 +243,46 @@ func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reade
 	return total, skipped, nil
 }
 
-// checksumFanout is how many checksum sub-ranges one range holds.
-const checksumFanout = 10
+// compareBuckets checksums all sub-ranges of rng in one pass per side
+// and streams those that differ.
+func (c *checker) compareBuckets(ctx context.Context, inv *Invariant, lr, rr *sqlReader, rng Range) (*rangeResult, int, error) {
+	differ, left, right, err := bucketRange(ctx, inv, lr, rr, rng)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := &rangeResult{LeftRows: left, RightRows: right}
+	for _, i := range differ {
+		res, err := mergeRange(ctx, inv, lr, rr, rng.Subs[i])
+		if err != nil {
+			return nil, 0, err
+		}
+		total.Suspects = append(total.Suspects, res.Suspects...)
+	}
+	return total, len(rng.Subs) - len(differ), nil
+}
+
+// wholeWorth tells whether a whole range's checksum is worth computing
+// before its sub-ranges': not while more than a third of the ranges checked
+// so far differed (their sub-ranges would be hashed again), except every
+// eighth range, so the estimate follows the data.
+func (c *checker) wholeWorth() bool {
+	n, d := c.wholes.Load(), c.wholesDiffer.Load()
+	return n < 4 || 3*d <= n || c.wholeSkips.Add(1)%8 == 0
+}
+
+func (c *checker) wholeSeen(equal bool) {
+	c.wholes.Add(1)
+	if !equal {
+		c.wholesDiffer.Add(1)
+	}
+}
+
+// checksumFanout is how many checksum sub-ranges one range holds;
+// bucketFanout how many when they are bucketed (one query per range).
+const (
+	checksumFanout = 20
+	bucketFanout   = 100
+)
 
 // groupRanges makes ranges of up to fanout consecutive sub-ranges.
 func groupRanges(fine []Range, fanout int) []Range {
@@ -273,7 +324,27 @@ func (c *checker) ranges(ctx context.Context, inv *Invariant, lr, rr reader) ([]
 	if err != nil || perRange == 0 {
 		return fine, err
 	}
-	return groupRanges(fine, checksumFanout), nil
+	out := groupRanges(fine, checksumFanout)
+	for i, r := range out {
+		if subs, step, ok := splitRange(inv.Left.Source.Key, r, bucketFanout); ok && sameKeyTypes(inv) {
+			out[i].Subs, out[i].step = subs, step
+		}
+	}
+	return out, nil
+}
+
+// sameKeyTypes tells whether both sides have the same key column types.
+func sameKeyTypes(inv *Invariant) bool {
+	l, r := inv.Left.Source.Key, inv.Right.Source.Key
+	if len(l) != len(r) {
+		return false
+	}
+	for i := range l {
+		if l[i].Type != r[i].Type {
+			return false
+		}
+	}
+	return true
 }
 
 func rangesFromCuts(key []KeyColumn, cuts [][]any) ([]Range, error) {
@@ -285,6 +356,7 @@ func rangesFromCuts(key []KeyColumn, cuts [][]any) ([]Range, error) {
 		if err != nil {
 			return nil, err
 		}
+		cut = canonicalKey(key, cut) // as read back from a checkpoint: json numbers
 		if loKey != nil && k.Compare(loKey) <= 0 {
 			continue // duplicate cut (non-unique keys)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -15,15 +16,18 @@ import (
 
 // Range checksums. When both sides of a match are PostgreSQL sources, each
 // side computes, inside its database, a checksum of every key range: the
-// row count and the sums of two independent 64-bit row hashes (seeds 0 and
-// 1: 128 bits). A row hash chains PostgreSQL's hashint8extended and
-// hashtextextended over the key and the normalised fields, each hashed
-// whole. Both sides run the same functions over the same normalised values
-// (integers for numbers and timestamps, text otherwise), so equal data
-// gives identical input bytes and equal sums;
-// only ranges whose checksums differ are streamed and compared in Go.
-// Tolerances become buckets (floor(value / tolerance)): equal buckets are
-// within tolerance; different buckets only cause the range to be streamed.
+// row count and the sums of two 64-bit row hashes (seeds 0 and 1: 128
+// bits). A row hash is PostgreSQL's hash_record_extended over the row of
+// the key and the normalised fields (PostgreSQL 14 and later; before, a
+// chain of hashint8extended and hashtextextended): every value hashed whole
+// by its type's hash function (so value boundaries are unambiguous, as with
+// a length prefix) and NULLs told apart. Both sides run the same functions
+// over the same normalised values of the same types (integers for numbers,
+// timestamps as timestamptz or µs, text otherwise), so equal data gives
+// identical input bytes and equal sums; only ranges whose checksums differ
+// are streamed and compared in Go. Tolerances become buckets
+// (floor(value / tolerance)): equal buckets are within tolerance;
+// different buckets only cause the range to be streamed.
 
 // checksummable tells whether inv's ranges can be checksummed in the databases.
 func checksummable(inv *Invariant, lr, rr reader) bool {
@@ -109,16 +113,28 @@ func (r *sqlReader) encoding(ctx context.Context, tx pgx.Tx, inv *Invariant, lef
 	if err != nil {
 		return "", err
 	}
-	parts, err := rowParts(r.src, inv.Fields, left, types)
+	record := recordHash(tx)
+	parts, err := rowParts(r.src, inv.Fields, left, types, record)
 	if err != nil {
 		return "", err
 	}
-	e := normalisedSelect(parts) + "\x00" + rowHash(parts, 0) + " AS tm_h0, " + rowHash(parts, 1) + " AS tm_h1"
+	h0, h1 := rowHash(parts, 0), rowHash(parts, 1)
+	if record {
+		h0, h1 = recordRowHash(parts, 0), recordRowHash(parts, 1)
+	}
+	e := normalisedSelect(parts) + "\x00" + h0 + " AS tm_h0, " + h1 + " AS tm_h1"
 	if r.enc == nil {
 		r.enc = map[string]string{}
 	}
 	r.enc[inv.Name] = e
 	return e, nil
+}
+
+// recordHash tells whether the server has hash_record_extended (14+).
+func recordHash(tx pgx.Tx) bool {
+	v := tx.Conn().PgConn().ParameterStatus("server_version")
+	major, _ := strconv.Atoi(strings.SplitN(strings.SplitN(v, ".", 2)[0], " ", 2)[0])
+	return major >= 14
 }
 
 // columnTypes returns the type OID of each column of the source's SELECT.
@@ -153,17 +169,18 @@ func (d sqlDialect) Checksum(s *Source, enc string, lo, hi bool) (string, []any)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	return q + " OFFSET 0) AS tm_n) AS tm_c", nil
+	return q + ") AS tm_n) AS tm_c", nil
 }
 
 // hashPart is one normalised value of a row, in SQL.
 type hashPart struct {
 	expr   string
-	number bool // an int8 expression, else text
+	number bool // an int8 expression, else text (or native: see fieldSQL)
 }
 
 // rowParts returns the SQL expressions of a row's key and normalised fields.
-func rowParts(src *Source, fields []*Field, left bool, types map[string]uint32) ([]hashPart, error) {
+// native allows values hashed by their own type (record hashing).
+func rowParts(src *Source, fields []*Field, left bool, types map[string]uint32, native bool) ([]hashPart, error) {
 	d := sqlDialect{engine: dburl.Postgres}
 	var parts []hashPart
 	for _, k := range src.Key {
@@ -185,7 +202,7 @@ func rowParts(src *Source, fields []*Field, left bool, types map[string]uint32) 
 		if !ok {
 			return nil, fmt.Errorf("no column %q", col)
 		}
-		e, number, err := fieldSQL(f, srcAlias+"."+pgx.Identifier{col}.Sanitize(), unit, oid)
+		e, number, err := fieldSQL(f, srcAlias+"."+pgx.Identifier{col}.Sanitize(), unit, oid, native)
 		if err != nil {
 			return nil, err
 		}
@@ -212,6 +229,16 @@ func rowHash(parts []hashPart, seed int) string {
 	return h
 }
 
+// recordRowHash is the SQL int8 expression hashing the row of normalised
+// values tm_n.tm_v1.. with seed, in one call.
+func recordRowHash(parts []hashPart, seed int) string {
+	vals := make([]string, len(parts))
+	for i := range parts {
+		vals[i] = fmt.Sprintf("tm_n.tm_v%d", i+1)
+	}
+	return fmt.Sprintf("hash_record_extended(ROW(%s), %d)", strings.Join(vals, ", "), seed)
+}
+
 // normalisedSelect is the select list computing each part once.
 func normalisedSelect(parts []hashPart) string {
 	cols := make([]string, len(parts))
@@ -231,7 +258,9 @@ func textPart(e, h string) string {
 
 // fieldSQL normalises a field in SQL as normalizeValue does in Go (number
 // tells an int8 expression from a text one), bucketed by the tolerance.
-func fieldSQL(f *Field, c, unit string, oid uint32) (e string, number bool, err error) {
+// With native, a timestamp kept whole (no precision, no tolerance) stays a
+// timestamptz: its hash is that of its µs, without converting it.
+func fieldSQL(f *Field, c, unit string, oid uint32, native bool) (e string, number bool, err error) {
 	tol := tolerance(f)
 	bucket := func(n string) string {
 		if tol > 0 {
@@ -263,6 +292,9 @@ func fieldSQL(f *Field, c, unit string, oid uint32) (e string, number bool, err 
 		case pgtype.TimestamptzOID:
 		default:
 			return "", false, fmt.Errorf("timestamp field %s is not a timestamp column", f.Name)
+		}
+		if native && tol == 0 && f.Precision.Microseconds() <= 1 {
+			return ts, true, nil
 		}
 		us := "(date_part('epoch', " + ts + ") * 1000000)::int8"
 		if p := f.Precision.Microseconds(); p > 1 {

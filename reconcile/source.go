@@ -32,6 +32,7 @@ type Range struct {
 	Lo, Hi       []any
 	LoKey, HiKey Key
 	Subs         []Range // checksum sub-ranges, when checksums are used
+	step         int64   // Subs are of this equal integer key width (bucketRange)
 }
 
 func (r Range) contains(k Key) bool {

@@ -1,0 +1,127 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Bucketed range checksums. A range with one integer key column and both
+// bounds is cut into sub-ranges of equal key width (splitRange), and each
+// side returns the checksums of all of them in ONE query, grouped by
+// (key - lo) / step: the range is hashed once, whatever number of its
+// sub-ranges differ, and only those are streamed.
+
+// splitRange cuts a bounded single-integer-key range into n sub-ranges of
+// equal key width; ok is false when it cannot.
+func splitRange(key []KeyColumn, rng Range, n int) (subs []Range, step int64, ok bool) {
+	if len(key) != 1 || key[0].Type != KeyInt || rng.Lo == nil || rng.Hi == nil {
+		return nil, 0, false
+	}
+	lo, lok := rng.Lo[0].(int64)
+	hi, hok := rng.Hi[0].(int64)
+	if !lok || !hok || hi <= lo || hi-lo < 0 || hi-lo > math.MaxInt64/2 {
+		return nil, 0, false
+	}
+	step = max(1, (hi-lo+int64(n)-1)/int64(n))
+	for a := lo; a < hi; a += step {
+		b := min(a+step, hi)
+		sub := Range{Lo: []any{a}, Hi: []any{b}}
+		sub.LoKey, _ = encodeKey(nil, key, sub.Lo)
+		sub.HiKey, _ = encodeKey(nil, key, sub.Hi)
+		subs = append(subs, sub)
+	}
+	return subs, step, true
+}
+
+// bucketRange compares the sub-range checksums of both sides (one query
+// each, at once): the indexes of the sub-ranges that differ and the row
+// counts.
+func bucketRange(ctx context.Context, inv *Invariant, lr, rr *sqlReader, rng Range) (differ []int, left, right int64, err error) {
+	var sums [2]map[int64]rangeSum
+	err = bothSides(lr, rr, func(r *sqlReader, i int) error {
+		var err error
+		sums[i], err = r.bucketSums(ctx, inv, i == 0, rng)
+		return err
+	})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	for b := range rng.Subs {
+		l, r := sums[0][int64(b)], sums[1][int64(b)]
+		left += l.count
+		right += r.count
+		if l != r {
+			differ = append(differ, b)
+		}
+	}
+	return differ, left, right, nil
+}
+
+// bothSides runs f for the left (0) and right (1) reader at once, in turn
+// when both read the same database (one snapshot transaction per worker).
+func bothSides(lr, rr *sqlReader, f func(r *sqlReader, i int) error) error {
+	if lr.db == rr.db {
+		if err := f(lr, 0); err != nil {
+			return err
+		}
+		return f(rr, 1)
+	}
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, r := range []*sqlReader{lr, rr} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(r, i)
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil {
+		return errs[0]
+	}
+	return errs[1]
+}
+
+func (r *sqlReader) bucketSums(ctx context.Context, inv *Invariant, left bool, rng Range) (map[int64]rangeSum, error) {
+	out := map[int64]rangeSum{}
+	err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
+		enc, err := r.encoding(ctx, tx, inv, left)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, r.db.d.ChecksumBuckets(r.src, enc), rng.Lo[0], rng.Hi[0], rng.Subs[0].Hi[0].(int64)-rng.Lo[0].(int64))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b int64
+			var s rangeSum
+			if err := rows.Scan(&b, &s.count, &s.h0, &s.h1); err != nil {
+				return err
+			}
+			out[b] = s
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("source %s: checksum: %w", r.src.Name, err)
+	}
+	return out, nil
+}
+
+// ChecksumBuckets returns the query of the checksums of a range's
+// sub-ranges of equal key width: parameters lo, hi and the width; one row
+// (sub-range number, count, sums) per non-empty sub-range.
+func (d sqlDialect) ChecksumBuckets(s *Source, enc string) string {
+	norm, hashes, _ := strings.Cut(enc, "\x00")
+	k := d.col(s.Key[0])
+	return "SELECT tm_b, count(*), coalesce(sum(tm_h0), 0)::text, coalesce(sum(tm_h1), 0)::text FROM (SELECT (tm_n.tm_k - $1::int8) / $3::int8 AS tm_b, " +
+		hashes + " FROM (SELECT " + norm + ", " + k + "::int8 AS tm_k FROM (" + s.SQL + ") AS " + srcAlias +
+		" WHERE " + d.compare(s.Key, ">=", 1) + " AND " + d.compare(s.Key, "<", 2) + ") AS tm_n) AS tm_c GROUP BY tm_b"
+}
