@@ -122,6 +122,19 @@ func TestAlterKeyColumns(t *testing.T) {
 			h.fails("old", `INSERT INTO orders (user_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
 		},
 	}, {
+		name:      "referencing_column_type_alone",
+		setup:     fkSetup,
+		migration: `operations: [{alter_column: {table: orders, column: user_id, type: bigint}}]`,
+		afterExpand: func(h *hooks) {
+			h.fails("new", `INSERT INTO orders (user_id, total) VALUES (99999999, 3)`, "violates foreign key")
+			h.on("new", `INSERT INTO orders (user_id, total) VALUES (5, 3)`)
+		},
+		afterContract: func(h *hooks) {
+			h.eq("raw", `SELECT convalidated::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'orders_user_id_fkey'`,
+				"true FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE")
+			h.fails("old", `INSERT INTO orders (user_id, total) VALUES (99999999, 3)`, "orders_user_id_fkey")
+		},
+	}, {
 		name:  "referenced_and_referencing_in_one_file",
 		setup: fkSetup + `ALTER TABLE users ADD COLUMN boss int REFERENCES users (id); UPDATE users SET boss = 1 WHERE id > 1;`,
 		migration: `
