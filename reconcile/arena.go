@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"bytes"
+
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -80,8 +82,14 @@ func (a *rowArena) key(old Key, cols []KeyColumn, vals []any) (Key, error) {
 
 // internTable shares the decoded values of a text or numeric column's
 // frequent short values (statuses, currencies, prices): the first
-// maxInterned distinct values are kept, boxed once.
-type internTable map[string]any
+// maxInterned distinct values are kept, boxed once; the last value seen is
+// checked first.
+type internTable struct {
+	m        map[string]any
+	last     []byte
+	lastVal  any
+	lastSeen bool
+}
 
 const (
 	maxInterned    = 1024
@@ -99,20 +107,30 @@ func internable(oid uint32, b []byte) bool {
 	return false
 }
 
-func (t internTable) lookup(oid uint32, b []byte) (any, bool) {
-	if t == nil || !internable(oid, b) {
+func (t *internTable) lookup(oid uint32, b []byte) (any, bool) {
+	if !internable(oid, b) {
 		return nil, false
 	}
-	v, ok := t[string(b)]
+	if t.lastSeen && bytes.Equal(t.last, b) {
+		return t.lastVal, true
+	}
+	v, ok := t.m[string(b)]
+	if ok {
+		t.last, t.lastVal, t.lastSeen = append(t.last[:0], b...), v, true
+	}
 	return v, ok
 }
 
 func (t *internTable) add(oid uint32, b []byte, v any) {
-	if !internable(oid, b) || len(*t) >= maxInterned {
+	if !internable(oid, b) {
 		return
 	}
-	if *t == nil {
-		*t = internTable{}
+	t.last, t.lastVal, t.lastSeen = append(t.last[:0], b...), v, true
+	if len(t.m) >= maxInterned {
+		return
 	}
-	(*t)[string(b)] = v
+	if t.m == nil {
+		t.m = map[string]any{}
+	}
+	t.m[string(b)] = v
 }

@@ -49,8 +49,8 @@ invariants:
 `
 
 // BenchmarkReconcileOrdersPayments: full compare rate against COPY of both
-// sides (the ceiling), then 100 differences with range checksums, and peak
-// Go heap.
+// sides (the ceiling), with 4 workers (the default) and with 1 and 2, then
+// 100 differences with range checksums, and peak Go heap.
 func BenchmarkReconcileOrdersPayments(b *testing.B) {
 	n := benchRows(b)
 	ordersURL, paymentsURL := env.PostgresDB(b), env.PostgresDB(b)
@@ -68,10 +68,14 @@ func BenchmarkReconcileOrdersPayments(b *testing.B) {
 	copyDur := benchCopy(b, ordersURL, "SELECT id, total_cents, status, paid_at FROM orders ORDER BY id", paymentsURL,
 		"SELECT order_id, amount, status, captured_at FROM payments ORDER BY order_id")
 	full, peak := benchCheck(b, rules, CheckOptions{Workers: 4, NoChecksums: true, NoState: true}, 0)
+	rows := float64(2 * n)
+	for _, w := range []int{1, 2} {
+		d, _ := benchCheck(b, rules, CheckOptions{Workers: w, NoChecksums: true, NoState: true}, 0)
+		b.ReportMetric(copyDur.Seconds()/d.Seconds()*100, fmt.Sprintf("%%-of-copy-%dworker", w))
+	}
 	benchLoad(b, paymentsURL, `UPDATE payments SET amount = amount + 1 WHERE order_id IN (SELECT (i * 7919) % `+fmt.Sprint(n)+` + 1 FROM generate_series(1, 100) i)`)
 	fullDiff, _ := benchCheck(b, rules, CheckOptions{Workers: 4, NoChecksums: true, NoState: true}, 100)
 	sums, peak2 := benchCheck(b, rules, CheckOptions{Workers: 4, NoState: true}, 100)
-	rows := float64(2 * n)
 	b.ReportMetric(rows/copyDur.Seconds(), "copy-rows/s")
 	b.ReportMetric(rows/full.Seconds(), "compare-rows/s")
 	b.ReportMetric(copyDur.Seconds()/full.Seconds()*100, "%-of-copy")
@@ -155,8 +159,8 @@ func benchCheck(b *testing.B, rules *Rules, opts CheckOptions, wantBreaks int) (
 	for _, c := range rep.Counts {
 		skipped += c.RangesSkipped
 	}
-	b.Logf("check (checksums %v): %v (tidemark CPU %v), %d rows, %d breaks, %d ranges equal by checksum, peak heap %d MB",
-		!opts.NoChecksums, d.Round(time.Millisecond), cpu.Round(time.Millisecond), rep.RowsCompared(), len(rep.Breaks), skipped, peak>>20)
+	b.Logf("check (checksums %v, %d workers): %v (tidemark CPU %v), %d rows, %d breaks, %d ranges equal by checksum, peak heap %d MB",
+		!opts.NoChecksums, opts.Workers, d.Round(time.Millisecond), cpu.Round(time.Millisecond), rep.RowsCompared(), len(rep.Breaks), skipped, peak>>20)
 	return d, peak
 }
 

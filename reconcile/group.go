@@ -98,6 +98,8 @@ type grouper struct {
 	spare [2]group
 	turn  int
 	last  *group // the group returned last, dead at the next call
+	rc    recycler
+	rcSet bool
 }
 
 // recycler is a stream that takes back rows nobody refers to any more.
@@ -108,8 +110,12 @@ type recycler interface{ recycle(rows []*Row) }
 // side at a time). The rows of the group before are handed back to the
 // stream.
 func (g *grouper) newGroup(first *Row) *group {
-	if rc, ok := g.s.(recycler); ok && g.last != nil && !g.agg {
-		rc.recycle(g.last.rows)
+	if !g.rcSet {
+		g.rc, _ = g.s.(recycler)
+		g.rcSet = true
+	}
+	if g.rc != nil && g.last != nil && !g.agg {
+		g.rc.recycle(g.last.rows)
 	}
 	grp := &g.spare[g.turn]
 	g.turn = 1 - g.turn
