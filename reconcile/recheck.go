@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -19,7 +20,7 @@ func (c *checker) recheckAll(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	dbs, err := openDatabases(ctx, c.rules, 2)
+	dbs, err := openDatabases(ctx, c.rules, c.opts.Workers)
 	if err != nil {
 		return err
 	}
@@ -32,26 +33,76 @@ func (c *checker) recheckAll(ctx context.Context) error {
 	for _, inv := range c.rules.Invariants {
 		byName[inv.Name] = inv
 	}
-	for _, s := range c.sus {
-		inv := byName[s.Invariant]
+	results, err := c.recheckEach(ctx, byName, readers)
+	if err != nil {
+		return err
+	}
+	for i, s := range c.sus {
+		inv, r := byName[s.Invariant], results[i]
 		if inv == nil {
 			continue
 		}
-		b, broken, err := recheck(ctx, inv, readers, s)
-		if err != nil {
-			return fmt.Errorf("re-check %s %s: %w", inv.Name, keyString(s.Key), err)
-		}
 		counts := c.counts(inv)
-		if broken {
-			c.report.Breaks = append(c.report.Breaks, b)
-			counts.Breaks[b.Kind]++
+		if r.broken {
+			c.report.Breaks = append(c.report.Breaks, r.b)
+			counts.Breaks[r.b.Kind]++
 			counts.BreaksTotal++
 		} else {
-			c.report.InFlight = append(c.report.InFlight, b)
+			c.report.InFlight = append(c.report.InFlight, r.b)
 			counts.InFlight++
 		}
 	}
 	return nil
+}
+
+type recheckResult struct {
+	b      *Break
+	broken bool
+}
+
+// recheckEach re-checks the suspects with the run's worker count.
+func (c *checker) recheckEach(ctx context.Context, byName map[string]*Invariant, readers map[string]reader) ([]recheckResult, error) {
+	results := make([]recheckResult, len(c.sus))
+	next := make(chan int)
+	errs := make(chan error, c.opts.Workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < c.opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				s := c.sus[i]
+				inv := byName[s.Invariant]
+				if inv == nil {
+					continue
+				}
+				b, broken, err := recheck(ctx, inv, readers, s)
+				if err != nil {
+					errs <- fmt.Errorf("re-check %s %s: %w", inv.Name, keyString(s.Key), err)
+					cancel()
+					return
+				}
+				results[i] = recheckResult{b, broken}
+			}
+		}()
+	}
+feed:
+	for i := range c.sus {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return results, ctx.Err()
 }
 
 // recheck evaluates one suspect's key on the current data.
