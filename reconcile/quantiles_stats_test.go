@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidemark/tidemark/fixtures/env"
 )
@@ -63,4 +64,52 @@ func rulesReader(t *testing.T, rules *Rules) *sqlReader {
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
 	return db.Reader(rules.Sources[0]).(*sqlReader)
+}
+
+// A stream closed before the end of its range is cancelled on the server,
+// not drained (closing takes far less than reading the range), and the
+// pool stays usable.
+func TestStreamCloseEarly(t *testing.T) {
+	u := env.PostgresDB(t)
+	execAll(t, u, `CREATE TABLE t (id bigint PRIMARY KEY, v int, pad text)`,
+		`INSERT INTO t SELECT i, i, repeat('x', 200) FROM generate_series(1, 300000) i`)
+	rules, err := ParseRules(strings.NewReader(`sources:
+  l: {database: "`+u+`", sql: "SELECT id, v, pad FROM t", key: "id:int"}
+  r: {database: "`+u+`", sql: "SELECT id, v FROM t", key: "id:int"}
+invariants:
+  - name: m
+    match: {left: l, right: r, fields: [{name: v, type: int}]}
+`), "early.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rulesReader(t, rules)
+	ctx := context.Background()
+	read := func(all bool) time.Duration {
+		s, err := r.Stream(ctx, Range{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for n := 0; n == 0 || all; n++ {
+			row, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if row == nil {
+				break
+			}
+		}
+		s.Close(ctx)
+		return time.Since(start)
+	}
+	full := read(true)
+	for i := 0; i < 3; i++ {
+		if d := read(false); d > full/2 {
+			t.Errorf("closing after one row took %v, reading all %v: drained?", d, full)
+		}
+	}
+	if _, _, err := r.Quantiles(ctx, 4, 0); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -57,8 +57,11 @@ func (r *sqlReader) Stream(ctx context.Context, rng Range) (stream, error) {
 	return s, nil
 }
 
+// Close ends the stream; a range not read to its end is cancelled on the
+// server rather than drained.
 func (s *sqlStream) Close(ctx context.Context) {
 	if s.rows != nil {
+		_ = s.conn.Conn().PgConn().CancelRequest(ctx)
 		s.rows.Close()
 		s.rows = nil
 	}
