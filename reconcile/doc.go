@@ -5,8 +5,9 @@
 // The model: a [Source] is a named read (an SQL SELECT on PostgreSQL or
 // CockroachDB, or a MongoDB find or aggregation pipeline) that yields rows in
 // the order of a typed key (int, text, uuid, timestamp; one or more columns).
-// Every source streams in key order, a batch at a time, so memory is bounded
-// by the batch size, never by the table size. An [Invariant] joins two
+// Every source streams in key order (SQL: one ordered query per key range,
+// read row by row; MongoDB: a sorted cursor, a batch at a time), so memory
+// is bounded by the rows in flight, never by the table size. An [Invariant] joins two
 // sources on their keys with a merge of the two key-ordered streams:
 //
 //   - match: every row of left has exactly one row of right with equal

@@ -44,7 +44,7 @@ type Source struct {
 	URL      *dburl.URL
 	Key      []KeyColumn
 	Version  string // optional explicit version column
-	Batch    int    // rows per page / cursor batch (default 5000)
+	Batch    int    // MongoDB cursor batch (default 5000); SQL sources stream each range
 	Line     int
 
 	SQL string // SQL SELECT (postgres, cockroach)
