@@ -112,8 +112,10 @@ func appendPad4(b []byte, d int) []byte {
 // rounded half away from zero; ok is false when it does not fit or parse
 // (the caller then uses exact big arithmetic).
 func scaledDecimal(s string, scale int) (int64, bool) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimLeft(s, "+-")
+	neg := len(s) > 0 && s[0] == '-'
+	for len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
 	ip, fp, _ := strings.Cut(s, ".")
 	if len(ip)+scale > 17 || ip == "" && fp == "" {
 		return 0, false

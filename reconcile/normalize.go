@@ -67,6 +67,9 @@ func normalizeValue(f *Field, raw any, unit string) (norm, error) {
 		i, err := roundRat(r)
 		return norm{kind: normValue, i: i}, err
 	case FieldTimestamp:
+		if t, ok := raw.(time.Time); ok && f.Precision <= time.Microsecond {
+			return norm{kind: normValue, i: t.UnixMicro()}, nil // µs, floored as Truncate would
+		}
 		t, err := toTime(raw, f.TimeZone)
 		if err != nil {
 			return norm{}, err
