@@ -28,6 +28,8 @@ type BackfillJob struct {
 	Schema string `json:"schema"`
 	Table  string `json:"table"`
 	Set    string `json:"set"`
+	// Filter, when set, leaves alone the rows it rejects (rows filled already).
+	Filter string `json:"filter,omitempty"`
 }
 
 // ViewsSpec describes a version schema: a view per table in that version's shape.

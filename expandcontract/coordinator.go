@@ -25,6 +25,10 @@ type coordinator struct {
 	v     *versionRow
 	phase string
 	log   *slog.Logger
+	// stepAfter is the current action's step-back threshold: it doubles
+	// with every step back, so that a statement that keeps meeting short
+	// waits ends up waiting lock_timeout like any other, and gets through.
+	stepAfter time.Duration
 }
 
 func (c *coordinator) run(ctx context.Context, actions []Action) (ran, skipped int, err error) {
@@ -73,6 +77,7 @@ func (c *coordinator) runOne(ctx context.Context, a Action) error {
 func (c *coordinator) retry(ctx context.Context, f func(context.Context) error) error {
 	deadline := time.Now().Add(c.opts.DDLDeadline)
 	wait := 50 * time.Millisecond
+	c.stepAfter = c.opts.StepBackAfter
 	for attempt := 1; ; attempt++ {
 		err := f(ctx)
 		if err == nil || !lockRetryable(err) {
@@ -82,7 +87,10 @@ func (c *coordinator) retry(ctx context.Context, f func(context.Context) error) 
 			return fmt.Errorf("%w: %w after %d attempts: %w", errkind.ErrTemporary, ErrLockTimeout, attempt, err)
 		}
 		var sb *steppedBack
-		if errors.As(err, &sb) && awaitBlockers(ctx, c.pool, sb.blockers, deadline) {
+		if errors.As(err, &sb) {
+			c.stepAfter *= 2
+		}
+		if sb != nil && awaitBlockers(ctx, c.pool, sb.blockers, deadline) {
 			c.log.Info("stepped back from a lock wait; the transactions it waited for have ended, retrying", "attempt", attempt)
 			continue
 		}
@@ -212,7 +220,7 @@ func (c *coordinator) backfill(ctx context.Context, a Action) error {
 			}
 			crashPoint(fmt.Sprintf("%s:%s#%d", c.phase, a.ID, batches))
 		}}
-	if _, err := backfill.Run(ctx, c.pool, backfill.Job{ID: j.ID, Schema: j.Schema, Table: j.Table, Set: j.Set}, opts); err != nil {
+	if _, err := backfill.Run(ctx, c.pool, backfill.Job{ID: j.ID, Schema: j.Schema, Table: j.Table, Set: j.Set, Filter: j.Filter}, opts); err != nil {
 		return err
 	}
 	crashPoint(c.phase + ":" + a.ID + "/unrecorded")

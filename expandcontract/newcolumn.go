@@ -13,15 +13,22 @@ func uniqueConstraintName(table, col string) string { return ident63(table + "_"
 // nextval()...) would rewrite the table under ACCESS EXCLUSIVE, so such a
 // column is added without it and the default set afterwards (new rows get
 // it; existing rows are filled by the backfill).
-// With lateDefault (a duplicated column, filled by the backfill) the default
-// is always set afterwards, so existing rows are not given it.
+// With lateDefault (a column the backfill fills) the default is set in a
+// separate action once the sync trigger exists: until then, rows (existing
+// ones, and those inserted before the trigger) keep NULL there, which is how
+// the backfill knows they are still to fill.
 func (p *Planner) addColumnSQL(table, phys, typ string, def *string, lateDefault bool) (stmts []string, volatile bool) {
 	tbl := p.D.Table(p.Schema, table)
 	add := "ALTER TABLE " + tbl + " ADD COLUMN IF NOT EXISTS " + p.D.Quote(phys) + " " + typ
 	if def == nil {
 		return []string{add}, false
 	}
-	if lateDefault || rewritesOnAdd(typ, def) {
+	if lateDefault {
+		p.AfterSync(Action{ID: "default", Lock: "ACCESS EXCLUSIVE (brief, catalog only)",
+			SQL: []string{"ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def}})
+		return []string{add}, rewritesOnAdd(typ, def)
+	}
+	if rewritesOnAdd(typ, def) {
 		return []string{add, "ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def}, rewritesOnAdd(typ, def)
 	}
 	return []string{add + " DEFAULT " + *def}, false

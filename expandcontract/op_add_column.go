@@ -56,7 +56,9 @@ func (op *OpAddColumn) Start(p *Planner) error {
 	op.phys, op.physTable = tempName(c.Name), t.Physical
 	d := p.D
 	tbl := d.Table(p.Schema, t.Physical)
-	stmts, volatile := p.addColumnSQL(t.Physical, op.phys, c.Type, c.Default, false)
+	// with up, existing rows stay NULL until the backfill fills them (a
+	// default would look like a value the new version wrote)
+	stmts, volatile := p.addColumnSQL(t.Physical, op.phys, c.Type, c.Default, op.Up != nil)
 	if volatile && op.Up == nil {
 		op.Up = c.Default // existing rows get the default, row by row
 	}

@@ -258,7 +258,7 @@ func TestAlterKeyPlan(t *testing.T) {
 			t.Errorf("swap lacks %q:\n%s", want, all)
 		}
 	}
-	if sw.Lock != "ACCESS EXCLUSIVE on users, orders (brief, catalog only)" {
+	if sw.Lock != "ACCESS EXCLUSIVE on orders, users (brief, catalog only)" || sw.SQL[0] != `LOCK TABLE "public"."orders", "public"."users" IN ACCESS EXCLUSIVE MODE` {
 		t.Errorf("swap lock %q", sw.Lock)
 	}
 	v := find(plan.Contract, "keys/users/validate/orders/orders_user_id_fkey")

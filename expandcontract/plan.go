@@ -343,7 +343,44 @@ func (p *Planner) swapAction(tables []string) Action {
 	}
 	lock := "ACCESS EXCLUSIVE (brief, catalog only)"
 	if len(locked) > 1 {
+		locked = p.childrenFirst(locked)
 		lock = "ACCESS EXCLUSIVE on " + strings.Join(locked, ", ") + " (brief, catalog only)"
+		quoted := make([]string, len(locked))
+		for i, t := range locked {
+			quoted[i] = p.D.Table(p.Schema, t)
+		}
+		stmts = append([]string{"LOCK TABLE " + strings.Join(quoted, ", ") + " IN ACCESS EXCLUSIVE MODE"}, stmts...)
 	}
 	return Action{ID: "swap/" + tables[0], SQL: stmts, Lock: lock}
+}
+
+// childrenFirst orders tables so that a table comes before the tables its
+// foreign keys reference. Writers lock in that order (an INSERT into the
+// child locks the child, then its foreign key check the parent), so a swap
+// that locked the parent first and then waited for the child would
+// deadlock with them; taking the locks in their order only queues.
+func (p *Planner) childrenFirst(tables []string) []string {
+	refs := func(a, b string) bool { // a references b
+		if t := p.snap.Tables[a]; t != nil && a != b {
+			for _, c := range t.Constraints {
+				if c.Type == "f" && c.RefTable == b {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var out []string
+	left := slices.Clone(tables)
+	for len(left) > 0 {
+		i := slices.IndexFunc(left, func(t string) bool {
+			return !slices.ContainsFunc(left, func(o string) bool { return refs(o, t) })
+		})
+		if i < 0 { // a cycle: keep the given order
+			return append(out, left...)
+		}
+		out = append(out, left[i])
+		left = slices.Delete(left, i, i+1)
+	}
+	return out
 }

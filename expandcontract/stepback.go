@@ -55,17 +55,18 @@ type lockWatcher struct {
 	done     sync.WaitGroup
 }
 
-// watchLocks starts a watcher on pid; nil when stepping back is off or the
-// dialect is not PostgreSQL (pg_locks is PostgreSQL's).
+// watchLocks starts a watcher on pid; nil when stepping back is off, when
+// the threshold has grown to lock_timeout, or when the dialect is not
+// PostgreSQL (pg_locks is PostgreSQL's).
 func (c *coordinator) watchLocks(ctx context.Context, pid uint32) *lockWatcher {
-	if _, pg := c.d.(Postgres); !pg || c.opts.StepBackAfter <= 0 {
+	if _, pg := c.d.(Postgres); !pg || c.stepAfter <= 0 || c.stepAfter >= c.opts.LockTimeout {
 		return nil
 	}
 	w := &lockWatcher{stop: make(chan struct{})}
 	w.done.Add(1)
 	go func() {
 		defer w.done.Done()
-		w.loop(ctx, c.pool, pid, c.opts.StepBackAfter)
+		w.loop(ctx, c.pool, pid, c.stepAfter)
 	}()
 	return w
 }

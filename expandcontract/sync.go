@@ -11,8 +11,17 @@ func (p *Planner) syncName(table string) string { return ident63("_tm_sync_" + t
 // writes from the new version (search_path starts with its schema) run the
 // down expressions, all other writes (the old version, the backfill) the up
 // ones. Expressions see the row's columns by their names in that version.
+//
+// On PostgreSQL the up rules are guarded so that the backfill and the new
+// version never overwrite each other: a new-version UPDATE of a row the
+// backfill has not reached yet first fills its new columns from the old ones
+// (else down would compute the old column from NULL), and an old-version
+// write recomputes a new column only when it changed an old column, inserts,
+// or finds the new column NULL (so the backfill, which sets nothing the old
+// version sees, keeps what the new version wrote).
 func (p *Planner) addSync() {
 	d := p.D
+	_, guarded := d.(Postgres)
 	for _, t := range p.syncT {
 		fn := d.Table(p.Schema, p.syncName(t))
 		var b strings.Builder
@@ -23,9 +32,18 @@ func (p *Planner) addSync() {
 		}
 		b.WriteString("BEGIN\n")
 		fmt.Fprintf(&b, "  IF %s THEN\n", d.IsNewVersion(p.plan.VersionSchema))
-		p.syncBlock(&b, t, true)
+		if guarded {
+			b.WriteString("    IF TG_OP = 'UPDATE' THEN\n")
+			p.syncBlock(&b, t, false, fillUnbackfilled)
+			b.WriteString("    END IF;\n")
+		}
+		p.syncBlock(&b, t, true, nil)
 		b.WriteString("  ELSE\n")
-		p.syncBlock(&b, t, false)
+		if guarded {
+			p.syncBlock(&b, t, false, p.upUnlessUnchanged(t))
+		} else {
+			p.syncBlock(&b, t, false, nil)
+		}
 		b.WriteString("  END IF;\n  RETURN NEW;\nEND $tm$")
 		tbl := d.Table(p.Schema, t)
 		trg := d.Quote(p.syncName(t))
@@ -37,7 +55,31 @@ func (p *Planner) addSync() {
 	}
 }
 
-func (p *Planner) syncBlock(b *strings.Builder, t string, fromNew bool) {
+// fillUnbackfilled guards an up rule in a new-version UPDATE: only a new
+// column the backfill has not filled yet (NULL before and after) is computed.
+func fillUnbackfilled(target string) string {
+	return "OLD." + target + " IS NULL AND NEW." + target + " IS NULL"
+}
+
+// upUnlessUnchanged guards an up rule in an old-version write: recompute on
+// INSERT, when an old-version column changed, or when the target is NULL.
+func (p *Planner) upUnlessUnchanged(t string) func(string) string {
+	var nw, old []string
+	for _, v := range p.syncVars(t, false) {
+		nw = append(nw, "NEW."+p.D.Quote(v[1]))
+		old = append(old, "OLD."+p.D.Quote(v[1]))
+	}
+	// record_image_eq (the *= operator, called as a function so that the
+	// rows are not compared field by field) works for every column type
+	changed := "NOT record_image_eq(ROW(" + strings.Join(nw, ", ") + "), ROW(" + strings.Join(old, ", ") + "))"
+	return func(target string) string {
+		return "TG_OP = 'INSERT' OR NEW." + target + " IS NULL OR " + changed
+	}
+}
+
+// syncBlock writes the rules of one direction; guard, when set, gives the
+// condition under which a rule's target is (re)computed.
+func (p *Planner) syncBlock(b *strings.Builder, t string, fromNew bool, guard func(target string) string) {
 	var rules []syncRule
 	for _, r := range p.sync[t] {
 		if r.FromNew == fromNew {
@@ -55,6 +97,10 @@ func (p *Planner) syncBlock(b *strings.Builder, t string, fromNew bool) {
 	}
 	b.WriteString("    BEGIN\n")
 	for _, r := range rules {
+		if guard != nil {
+			fmt.Fprintf(b, "      IF %s THEN NEW.%s := (%s); END IF;\n", guard(d.Quote(r.Target)), d.Quote(r.Target), r.Expr)
+			continue
+		}
 		fmt.Fprintf(b, "      NEW.%s := (%s);\n", d.Quote(r.Target), r.Expr)
 	}
 	b.WriteString("    END;\n")
@@ -136,10 +182,11 @@ func ViewsSQL(d Dialect, spec *ViewsSpec) []string {
 func (p *Planner) backfills() []Action {
 	var out []Action
 	for _, t := range p.syncT {
-		var set []string
+		var set, unfilled []string
 		for _, r := range p.sync[t] {
 			if !r.FromNew {
 				set = append(set, p.D.Quote(r.Target)+" = ("+r.Expr+")")
+				unfilled = append(unfilled, p.D.Quote(r.Target)+" IS NULL")
 			}
 		}
 		if len(set) == 0 {
@@ -147,7 +194,18 @@ func (p *Planner) backfills() []Action {
 		}
 		id := "backfill/" + t
 		out = append(out, Action{ID: id, Lock: "ROW EXCLUSIVE (row locks, small batches)", Scans: true,
-			Backfill: &BackfillJob{ID: p.plan.VersionSchema + "/" + id, Schema: p.Schema, Table: t, Set: strings.Join(set, ", ")}})
+			Backfill: &BackfillJob{ID: p.plan.VersionSchema + "/" + id, Schema: p.Schema, Table: t, Set: strings.Join(set, ", "),
+				Filter: p.backfillFilter(unfilled)}})
 	}
 	return out
+}
+
+// backfillFilter skips rows whose new columns are all filled already (by a
+// write of either version since the expand), on PostgreSQL, where the sync
+// trigger fills every NULL new column on any write.
+func (p *Planner) backfillFilter(unfilled []string) string {
+	if _, ok := p.D.(Postgres); !ok {
+		return ""
+	}
+	return strings.Join(unfilled, " OR ")
 }

@@ -17,8 +17,13 @@ type Job struct {
 	// Empty means touch each row (assign a column to itself) so that the
 	// table's triggers compute the values.
 	Set string
-	// Where is an optional extra predicate over the table's columns.
+	// Where is an optional extra predicate over the table's columns; batches
+	// are cut over the rows it selects.
 	Where string
+	// Filter is a predicate only the UPDATE of each batch applies: batches
+	// are still cut over the key (an index-only scan) and rows it rejects
+	// are left alone (e.g. rows a concurrent writer already filled).
+	Filter string
 }
 
 // Options tune a run. The zero value is usable: see the defaults below.

@@ -172,6 +172,38 @@ func TestWherePredicateLimitsRows(t *testing.T) {
 	}
 }
 
+// TestFilterLeavesRowsAlone: rows the filter rejects (filled already) keep
+// their value, with the key-cut batches of every strategy (ctid included).
+func TestFilterLeavesRowsAlone(t *testing.T) {
+	for _, kc := range keyCases {
+		if kc.set == "" {
+			continue // its trigger recomputes nv on every write
+		}
+		t.Run(kc.name, func(t *testing.T) {
+			pool := openPool(t)
+			setupTable(t, pool, kc, 1000)
+			if _, err := pool.Exec(context.Background(), `UPDATE t SET nv = -1 WHERE v % 3 = 0`); err != nil {
+				t.Fatal(err)
+			}
+			job := backfill.Job{ID: "f", Table: "t", Set: "nv = v * 100", Filter: "nv IS NULL"}
+			res, err := backfill.Run(context.Background(), pool, job, smallBatches())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := count(t, pool, `SELECT count(*) FROM t WHERE nv = -1`)
+			if kept != count(t, pool, `SELECT count(*) FROM t WHERE v % 3 = 0`) || kept == 0 {
+				t.Errorf("%d rows kept their value", kept)
+			}
+			if n := count(t, pool, `SELECT count(*) FROM t WHERE nv IS NULL OR (nv <> -1 AND nv <> v * 100)`); n != 0 {
+				t.Errorf("%d rows not filled", n)
+			}
+			if res.Rows != int64(1000-kept) {
+				t.Errorf("updated %d rows, want %d", res.Rows, 1000-kept)
+			}
+		})
+	}
+}
+
 func TestResetStartsOver(t *testing.T) {
 	pool := openPool(t)
 	setupTable(t, pool, keyCases[0], 1000)

@@ -38,24 +38,28 @@ func buildStmts(t *table, job Job) stmts {
 		where = "(" + job.Where + ")"
 	}
 	upd := "UPDATE " + t.ident + " SET " + set
+	filter := ""
+	if job.Filter != "" {
+		filter = "(" + job.Filter + ")"
+	}
 	if t.byCtid() {
 		return stmts{updBlocks: upd + " WHERE " + and(
 			"ctid >= format('(%s,0)', $1::bigint)::tid",
 			"ctid < format('(%s,0)', $2::bigint)::tid",
-			"NOT (xmin::text::bigint = ANY($3::bigint[]))", where)}
+			"NOT (xmin::text::bigint = ANY($3::bigint[]))", where, filter)}
 	}
 	k := keySQL(t)
 	batch := func(lower string) string {
 		return "WITH bound AS MATERIALIZED (SELECT " + k.aliased + " FROM " + t.ident + wherePrefix(and(lower, where)) +
 			" ORDER BY " + k.list + " OFFSET $2 LIMIT 1),\n" +
-			"upd AS (" + upd + wherePrefix(and(lower, k.row+" <= "+k.bound, where)) + " RETURNING 1),\n" +
+			"upd AS (" + upd + wherePrefix(and(lower, k.row+" <= "+k.bound, where, filter)) + " RETURNING 1),\n" +
 			"cur AS (UPDATE tidemark.backfill_cursors SET last_key = (SELECT " + k.texts + " FROM bound),\n" +
 			"  rows = rows + (SELECT count(*) FROM upd), batches = batches + 1, updated_at = now()\n" +
 			"  WHERE job_id = $1 AND EXISTS (SELECT FROM bound))\n" +
 			"SELECT (SELECT count(*) FROM upd), (SELECT " + k.texts + " FROM bound)"
 	}
 	final := func(lower string) string {
-		return "WITH upd AS (" + upd + wherePrefix(and(lower, where)) + " RETURNING 1),\n" +
+		return "WITH upd AS (" + upd + wherePrefix(and(lower, where, filter)) + " RETURNING 1),\n" +
 			"cur AS (UPDATE tidemark.backfill_cursors SET rows = rows + (SELECT count(*) FROM upd), batches = batches + 1,\n" +
 			"  done = true, updated_at = now(), finished_at = now() WHERE job_id = $1)\n" +
 			"SELECT count(*) FROM upd"
