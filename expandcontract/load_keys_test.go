@@ -84,20 +84,26 @@ func (w *writers) keyLoop() {
 
 // TestConcurrentLoadKeys: a primary key and the foreign key referencing it
 // change from integer to bigint: 8 old-version writers during expand and
-// backfill, then 8 more on the new version beside them; the new-version
-// writers keep going through contract.
+// backfill, and 8 on the new version from the moment its schema exists
+// (during the backfill); the new-version writers keep going through contract.
 func TestConcurrentLoadKeys(t *testing.T) {
 	url := env.PostgresDB(t)
 	pool := newPool(t, url)
 	c := ctx(t)
 	mustExec(t, pool, keyLoadSetup)
 	old := startKeyWriters(t, url, "public", 8)
-	if _, err := Expand(c, pool, []*Migration{mig(t, "m1", keyLoadMigration)}, Options{MaxRate: 20000, TargetBatch: 20 * time.Millisecond}); err != nil {
+	done := make(chan error, 1)
+	go func() {
+		_, err := Expand(c, pool, []*Migration{mig(t, "m1", keyLoadMigration)}, Options{MaxRate: 20000, TargetBatch: 20 * time.Millisecond})
+		done <- err
+	}()
+	// new-version instances start as soon as their schema exists, while
+	// the backfill runs (their writes to rows it has not reached are kept)
+	waitSchema(t, pool, "public_m1")
+	neu := startKeyWriters(t, url, "public_m1", 8)
+	if err := <-done; err != nil {
 		t.Fatalf("expand: %v", err)
 	}
-	// new-version instances start once expand (backfill included) is done:
-	// before, rows the backfill has not reached show NULL in the new columns
-	neu := startKeyWriters(t, url, "public_m1", 8)
 	time.Sleep(500 * time.Millisecond)
 	old.halt(t, "old-version")
 	res, err := Contract(c, pool, Options{DrainTimeout: 10 * time.Second})
