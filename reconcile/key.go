@@ -25,6 +25,10 @@ func (k Key) Compare(o Key) int { return bytes.Compare(k, o) }
 // encodeKey encodes typed key values (see keyValue) for cols.
 func encodeKey(buf []byte, cols []KeyColumn, vals []any) (Key, error) {
 	for i, c := range cols {
+		if n, ok := vals[i].(int64); ok && c.Type == KeyInt { // the common case, without boxing
+			buf = binary.BigEndian.AppendUint64(buf, uint64(n)^(1<<63))
+			continue
+		}
 		v, err := keyValue(c.Type, vals[i])
 		if err != nil {
 			return nil, fmt.Errorf("key column %s: %w", c.Name, err)
