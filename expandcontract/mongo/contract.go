@@ -17,23 +17,19 @@ import (
 // once no old-version writer is left. With nothing to contract it succeeds
 // with an empty result.
 func Contract(ctx context.Context, client *mongo.Client, db string, opts Options) (*Result, error) {
-	r, err := newRun(ctx, client, db, opts)
+	r, states, err := beginFinish(ctx, client, db, opts, func(s *migState) error {
+		switch s.Phase {
+		case PhaseExpanding:
+			return errkind.Preconditionf("%w: %s: run expand again to finish it, or rollback", ErrNotExpanded, s.Name)
+		case PhaseRollingBack:
+			return errkind.Preconditionf("%s is rolling back: run rollback again", s.Name)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
-	states, err := r.st.list(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range states {
-		switch s.Phase {
-		case PhaseExpanding:
-			return nil, errkind.Preconditionf("%w: %s: run expand again to finish it, or rollback", ErrNotExpanded, s.Name)
-		case PhaseRollingBack:
-			return nil, errkind.Preconditionf("%s is rolling back: run rollback again", s.Name)
-		}
-	}
 	res := &Result{Database: db}
 	for _, s := range states {
 		if s.Phase != PhaseExpanded && s.Phase != PhaseContracting {

@@ -15,20 +15,16 @@ import (
 // sync stamps are $unset, created indexes dropped and the recorded
 // validators restored. With nothing to roll back it succeeds.
 func Rollback(ctx context.Context, client *mongo.Client, db string, opts Options) (*Result, error) {
-	r, err := newRun(ctx, client, db, opts)
+	r, states, err := beginFinish(ctx, client, db, opts, func(s *migState) error {
+		if s.Phase == PhaseContracting {
+			return errkind.Preconditionf("%s is contracting (old fields already removed): run contract again; rollback is no longer possible", s.Name)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
-	states, err := r.st.list(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range states {
-		if s.Phase == PhaseContracting {
-			return nil, errkind.Preconditionf("%s is contracting (old fields already removed): run contract again; rollback is no longer possible", s.Name)
-		}
-	}
 	res := &Result{Database: db}
 	for i := len(states) - 1; i >= 0; i-- {
 		s := states[i]

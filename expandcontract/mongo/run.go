@@ -44,6 +44,29 @@ func newRun(ctx context.Context, client *mongo.Client, db string, opts Options) 
 
 func (r *run) close() { r.lk.release() }
 
+// beginFinish starts a Contract or Rollback: the run (holding the lock) and
+// the recorded migrations, refused when refuse names a migration whose
+// phase does not allow it. The caller closes the run.
+func beginFinish(ctx context.Context, client *mongo.Client, db string, opts Options, refuse func(*migState) error) (*run, []*migState, error) {
+	r, err := newRun(ctx, client, db, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	states, err := r.st.list(ctx)
+	if err == nil {
+		for _, s := range states {
+			if err = refuse(s); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		r.close()
+		return nil, nil, err
+	}
+	return r, states, nil
+}
+
 func (r *run) db() *mongo.Database { return r.client.Database(r.dbName) }
 
 func (r *run) coll(name string) *mongo.Collection { return r.db().Collection(name) }
