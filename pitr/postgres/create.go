@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidemark/tidemark/internal/dburl"
@@ -36,20 +38,43 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('tidemark.pitr:' || $1))`, o.Label) //nolint:errcheck
 	m, err := p.Get(ctx, o.Label)
-	if err == nil && m.Position.LSN != "" && !m.Position.Archived {
+	switch {
+	case err == nil && m.Position.LSN == "":
+		// killed around the marker: a point of that name may exist
+		// unrecorded, so this attempt marks under a new name
+		return p.create(ctx, o, nextPointName(o.Label, m.Position.RestorePoint))
+	case err == nil && !m.Position.Archived:
 		return p.resume(ctx, m, o.ArchiveWaitTimeout)
-	}
-	if err == nil {
+	case err == nil:
 		m.Existing = true
 		return m, nil
-	}
-	if !errors.Is(err, pitr.ErrNotFound) {
+	case !errors.Is(err, pitr.ErrNotFound):
 		return nil, err
 	}
-	return p.create(ctx, o)
+	return p.create(ctx, o, "")
 }
 
-func (p *Provider) create(ctx context.Context, o pitr.CreateOptions) (*pitr.Manifest, error) {
+// markerRecorded refuses a snapshot whose create was interrupted before its
+// restore point was recorded.
+func markerRecorded(m *pitr.Manifest) error {
+	if m.Position.LSN == "" {
+		return errkind.Preconditionf("snapshot %q is incomplete (its create was interrupted around the restore point): run the same snapshot create again", m.Label)
+	}
+	return nil
+}
+
+// nextPointName names a retried marker: label.2, label.3, ...
+func nextPointName(label, last string) string {
+	n, err := strconv.Atoi(strings.TrimPrefix(last, label+"."))
+	if err != nil || last == label {
+		n = 1
+	}
+	return fmt.Sprintf("%s.%d", label, n+1)
+}
+
+// create takes a new snapshot; retry, when set, is the restore point name
+// of an attempt after an interrupted one (whose intent is recorded).
+func (p *Provider) create(ctx context.Context, o pitr.CreateOptions, retry string) (*pitr.Manifest, error) {
 	t0 := time.Now()
 	m := &pitr.Manifest{Label: o.Label, Database: p.u.String(), Engine: "postgres", Timings: pitr.Timings{}}
 	s, err := p.serverInfo(ctx)
@@ -85,7 +110,10 @@ func (p *Provider) create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 		m.BaseBackup.RestoreCommand = o.RestoreCommand
 	}
 	m.CreatedAt = time.Now().UTC()
-	if m.Position, err = p.markPoint(ctx, o.Label, s.ArchiveDir); err != nil {
+	if err := p.recordIntent(ctx, m, o.Label, retry); err != nil {
+		return nil, err
+	}
+	if m.Position, err = p.markPoint(ctx, m.Position.RestorePoint, s.ArchiveDir); err != nil {
 		return nil, err
 	}
 	m.Timings["mark"] = pitr.Lap(&t0)
@@ -93,10 +121,23 @@ func (p *Provider) create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 	// recorded before the archive wait (Archived false): a re-run after a
 	// kill or a timeout resumes with this restore point instead of creating
 	// a second one with the same name, which recovery would stop at first
-	if err := p.save(ctx, m); err != nil {
+	if err := p.update(ctx, m); err != nil {
 		return nil, err
 	}
 	return p.finishArchived(ctx, m, o.ArchiveWaitTimeout)
+}
+
+// recordIntent records the manifest with the restore point's name but no
+// position before the marker is made, so that a re-run after a kill in
+// between knows a point of that name may exist (see Create).
+func (p *Provider) recordIntent(ctx context.Context, m *pitr.Manifest, label, retry string) error {
+	if retry == "" {
+		m.Position.RestorePoint = label
+		return p.save(ctx, m)
+	}
+	m.Position.RestorePoint = retry
+	m.Notes = append(m.Notes, fmt.Sprintf("an earlier create was interrupted around its marker: this one is named %q, so that recovery cannot stop at an unrecorded point", retry))
+	return p.update(ctx, m)
 }
 
 // resume finishes a create that recorded its restore point but did not see

@@ -24,6 +24,9 @@ func (p *Provider) Restore(ctx context.Context, label string, o pitr.RestoreOpti
 	if len(o.Tables) > 0 || o.AllTables {
 		return p.restoreTables(ctx, m, o)
 	}
+	if err := markerRecorded(m); err != nil {
+		return nil, err
+	}
 	s, err := p.serverInfo(ctx)
 	if err != nil {
 		return nil, err

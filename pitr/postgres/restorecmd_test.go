@@ -13,6 +13,7 @@ import (
 	"github.com/tidemark/tidemark/internal/errkind"
 	"github.com/tidemark/tidemark/internal/pgbin"
 	"github.com/tidemark/tidemark/pitr"
+	"github.com/tidemark/tidemark/pitr/internal/sqlstore"
 )
 
 // fakeTool writes a stand-in for pgBackRest/WAL-G/Barman into dir: backup.sh
@@ -197,5 +198,39 @@ func TestSnapshotCreateResumesInterrupted(t *testing.T) {
 	}
 	if r, err := p.Verify(ctx, "deploy-1", pitr.VerifyOptions{Drill: true}); err != nil || !r.OK {
 		t.Fatalf("verify --drill after resume: %v %+v", err, r)
+	}
+}
+
+// TestSnapshotCreateAfterAKillAtTheMarker: a create killed between its
+// restore point and the record of it left only its intent (the name, no
+// LSN) and an unrecorded point of that name in the WAL. The re-run marks
+// under a new name, so a drill (recovery_target_name) stops at the recorded
+// point, not at the orphan; until then verify and restore refuse with exit 3.
+func TestSnapshotCreateAfterAKillAtTheMarker(t *testing.T) {
+	t.Parallel()
+	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
+	ctx := ctxT(t)
+	c := connect(t, pg.URL)
+	p := open(t, pg.URL)
+	if _, err := p.Create(ctx, pitr.CreateOptions{Label: "base", BaseBackup: pitr.BackupPGBaseBackup, BackupDir: backupDir(t, pg)}); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, c, `CREATE TABLE orders(id int PRIMARY KEY); INSERT INTO orders VALUES (1)`)
+	if err := sqlstore.Save(ctx, c, &pitr.Manifest{Label: "deploy-2", Engine: "postgres", Position: pitr.Position{RestorePoint: "deploy-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, c, `SELECT pg_create_restore_point('deploy-2')`) // the killed attempt's orphan
+	_, err := p.Verify(ctx, "deploy-2", pitr.VerifyOptions{})
+	wantPrecondition(t, err, "is incomplete")
+	exec(t, c, `INSERT INTO orders VALUES (2)`) // after the orphan, before the real marker
+	m, err := p.Create(ctx, pitr.CreateOptions{Label: "deploy-2", Tables: []string{"orders"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Position.RestorePoint != "deploy-2.2" || m.Position.LSN == "" || !m.Position.Archived {
+		t.Fatalf("re-run after the kill: %+v", m.Position)
+	}
+	if r, err := p.Verify(ctx, "deploy-2", pitr.VerifyOptions{Drill: true}); err != nil || !r.OK {
+		t.Fatalf("verify --drill (a drill stopped at the orphan would miss row 2): %v %+v", err, r)
 	}
 }

@@ -25,6 +25,9 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 	if err != nil {
 		return nil, err
 	}
+	if err := markerRecorded(m); err != nil {
+		return nil, err
+	}
 	if o.Drill && m.BaseBackup != nil {
 		// a missing --restore-command is a usage error (exit 2), found before any check runs
 		if _, err := restoreTemplate(m, o.RestoreCommand); err != nil {
