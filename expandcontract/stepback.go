@@ -52,6 +52,7 @@ type lockWatcher struct {
 	fired    atomic.Bool
 	blockers blockers
 	stop     chan struct{}
+	cancel   context.CancelFunc
 	done     sync.WaitGroup
 }
 
@@ -62,11 +63,14 @@ func (c *coordinator) watchLocks(ctx context.Context, pid uint32) *lockWatcher {
 	if _, pg := c.d.(Postgres); !pg || c.stepAfter <= 0 || c.stepAfter >= c.opts.LockTimeout {
 		return nil
 	}
-	w := &lockWatcher{stop: make(chan struct{})}
+	// its own context: finish cancels a query waiting for a pool connection
+	// (runTx holds one until the watcher is done)
+	wctx, cancel := context.WithCancel(ctx)
+	w := &lockWatcher{stop: make(chan struct{}), cancel: cancel}
 	w.done.Add(1)
 	go func() {
 		defer w.done.Done()
-		w.loop(ctx, c.pool, pid, c.stepAfter)
+		w.loop(wctx, c.pool, pid, c.stepAfter)
 	}()
 	return w
 }
@@ -103,6 +107,7 @@ func (w *lockWatcher) finish(err error) error {
 		return err
 	}
 	close(w.stop)
+	w.cancel()
 	w.done.Wait()
 	var pe *pgconn.PgError
 	if err != nil && w.fired.Load() && errors.As(err, &pe) && pe.Code == "57014" {
