@@ -23,63 +23,23 @@ operations:
   - alter_column: {table: orders, column: user_id, type: bigint}
 `
 
-// startKeyWriters: n goroutines that insert a user and an order of it,
-// an order of an existing user, or update an order, through one version.
-func startKeyWriters(t *testing.T, url, schema string, n int) *writers {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.ConnConfig.RuntimeParams["application_name"] = "load@" + schema
-	cfg.MaxConns = int32(n)
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &writers{pool: pool, stop: make(chan struct{}), errs: make(chan error, 100)}
-	for i := 0; i < n; i++ {
-		w.wg.Add(1)
-		go w.keyLoop()
-	}
-	return w
-}
-
-func (w *writers) keyLoop() {
-	defer w.wg.Done()
-	ctx := context.Background()
-	for {
-		select {
-		case <-w.stop:
-			return
-		default:
+// orderWrites inserts a user and an order of it, an order of an existing
+// user, or updates an order.
+func orderWrites(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	switch rand.IntN(3) {
+	case 0:
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO users (name) VALUES ('w') RETURNING id`).Scan(&id); err != nil {
+			return 0, err
 		}
-		var err error
-		inserts := int64(0)
-		switch rand.IntN(3) {
-		case 0:
-			var id int64
-			if err = w.pool.QueryRow(ctx, `INSERT INTO users (name) VALUES ('w') RETURNING id`).Scan(&id); err == nil {
-				_, err = w.pool.Exec(ctx, `INSERT INTO orders (user_id, total) VALUES ($1, 1)`, id)
-				inserts = 1
-			}
-		case 1:
-			_, err = w.pool.Exec(ctx, `INSERT INTO orders (user_id, total) VALUES ($1, 2)`, rand.Int64N(20000)+1)
-			inserts = 1
-		default:
-			_, err = w.pool.Exec(ctx, `UPDATE orders SET total = total + 1 WHERE id = $1`, rand.Int64N(20000)+1)
-		}
-		if err != nil {
-			w.fail.Add(1)
-			select {
-			case w.errs <- err:
-			default:
-			}
-			continue
-		}
-		w.ok.Add(1)
-		w.inserts.Add(inserts)
+		_, err := pool.Exec(ctx, `INSERT INTO orders (user_id, total) VALUES ($1, 1)`, id)
+		return 1, err
+	case 1:
+		_, err := pool.Exec(ctx, `INSERT INTO orders (user_id, total) VALUES ($1, 2)`, rand.Int64N(20000)+1)
+		return 1, err
 	}
+	_, err := pool.Exec(ctx, `UPDATE orders SET total = total + 1 WHERE id = $1`, rand.Int64N(20000)+1)
+	return 0, err
 }
 
 // TestConcurrentLoadKeys: a primary key and the foreign key referencing it
@@ -91,7 +51,7 @@ func TestConcurrentLoadKeys(t *testing.T) {
 	pool := newPool(t, url)
 	c := ctx(t)
 	mustExec(t, pool, keyLoadSetup)
-	old := startKeyWriters(t, url, "public", 8)
+	old := startWriters(t, url, "public", 8, orderWrites)
 	done := make(chan error, 1)
 	go func() {
 		_, err := Expand(c, pool, []*Migration{mig(t, "m1", keyLoadMigration)}, Options{MaxRate: 20000, TargetBatch: 20 * time.Millisecond})
@@ -100,7 +60,7 @@ func TestConcurrentLoadKeys(t *testing.T) {
 	// new-version instances start as soon as their schema exists, while
 	// the backfill runs (their writes to rows it has not reached are kept)
 	waitSchema(t, pool, "public_m1")
-	neu := startKeyWriters(t, url, "public_m1", 8)
+	neu := startWriters(t, url, "public_m1", 8, orderWrites)
 	if err := <-done; err != nil {
 		t.Fatalf("expand: %v", err)
 	}

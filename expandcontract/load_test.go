@@ -39,7 +39,10 @@ type writers struct {
 	errs     chan error
 }
 
-func startWriters(t *testing.T, url, schema string, n int, isNew bool) *writers {
+// writeOp is one transaction of a writer; it tells how many rows it inserted.
+type writeOp func(ctx context.Context, pool *pgxpool.Pool) (inserts int64, err error)
+
+func startWriters(t *testing.T, url, schema string, n int, op writeOp) *writers {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
@@ -54,12 +57,12 @@ func startWriters(t *testing.T, url, schema string, n int, isNew bool) *writers 
 	w := &writers{pool: pool, stop: make(chan struct{}), errs: make(chan error, 100)}
 	for i := 0; i < n; i++ {
 		w.wg.Add(1)
-		go w.loop(isNew)
+		go w.loop(op)
 	}
 	return w
 }
 
-func (w *writers) loop(isNew bool) {
+func (w *writers) loop(op writeOp) {
 	defer w.wg.Done()
 	ctx := context.Background()
 	for {
@@ -68,19 +71,7 @@ func (w *writers) loop(isNew bool) {
 			return
 		default:
 		}
-		id := rand.Int64N(20000) + 1
-		var err error
-		insert := rand.IntN(4) == 0
-		switch {
-		case insert && isNew:
-			_, err = w.pool.Exec(ctx, `INSERT INTO accounts (balance, holder) VALUES ($1::numeric / 100, 'new')`, rand.IntN(100000))
-		case insert:
-			_, err = w.pool.Exec(ctx, `INSERT INTO accounts (balance, owner) VALUES ($1, 'old')`, rand.IntN(100000))
-		case isNew:
-			_, err = w.pool.Exec(ctx, `UPDATE accounts SET balance = $1::numeric / 100 WHERE id = $2`, rand.IntN(100000), id)
-		default:
-			_, err = w.pool.Exec(ctx, `UPDATE accounts SET balance = $1 WHERE id = $2`, rand.IntN(100000), id)
-		}
+		inserts, err := op(ctx, w.pool)
 		if err != nil {
 			w.fail.Add(1)
 			select {
@@ -90,9 +81,30 @@ func (w *writers) loop(isNew bool) {
 			continue
 		}
 		w.ok.Add(1)
-		if insert {
-			w.inserts.Add(1)
+		w.inserts.Add(inserts)
+	}
+}
+
+// accountWrites inserts or updates an account through the old or the new version.
+func accountWrites(isNew bool) writeOp {
+	return func(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+		id := rand.Int64N(20000) + 1
+		var err error
+		insert := rand.IntN(4) == 0
+		switch {
+		case insert && isNew:
+			_, err = pool.Exec(ctx, `INSERT INTO accounts (balance, holder) VALUES ($1::numeric / 100, 'new')`, rand.IntN(100000))
+		case insert:
+			_, err = pool.Exec(ctx, `INSERT INTO accounts (balance, owner) VALUES ($1, 'old')`, rand.IntN(100000))
+		case isNew:
+			_, err = pool.Exec(ctx, `UPDATE accounts SET balance = $1::numeric / 100 WHERE id = $2`, rand.IntN(100000), id)
+		default:
+			_, err = pool.Exec(ctx, `UPDATE accounts SET balance = $1 WHERE id = $2`, rand.IntN(100000), id)
 		}
+		if insert {
+			return 1, err
+		}
+		return 0, err
 	}
 }
 
@@ -135,7 +147,7 @@ func concurrentLoad(t *testing.T, end string) {
 	pool := newPool(t, url)
 	c := ctx(t)
 	mustExec(t, pool, loadSetup)
-	old := startWriters(t, url, "public", 8, false)
+	old := startWriters(t, url, "public", 8, accountWrites(false))
 	time.Sleep(200 * time.Millisecond)
 	var neu *writers
 	done := make(chan error, 1)
@@ -145,7 +157,7 @@ func concurrentLoad(t *testing.T, end string) {
 		done <- err
 	}()
 	waitSchema(t, pool, "public_m1")
-	neu = startWriters(t, url, "public_m1", 8, true)
+	neu = startWriters(t, url, "public_m1", 8, accountWrites(true))
 	if err := <-done; err != nil {
 		t.Fatalf("expand: %v", err)
 	}
