@@ -61,7 +61,7 @@ func BenchmarkBackfill(b *testing.B) {
 
 func benchSize(b *testing.B, pool *pgxpool.Pool, n int) {
 	ctx := context.Background()
-	benchExec(b, pool, `DROP TABLE IF EXISTS src, bt`,
+	exec(b, pool, `DROP TABLE IF EXISTS src, bt`,
 		`CREATE TABLE src (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL, c int NOT NULL, d timestamptz NOT NULL)`,
 		fmt.Sprintf(`INSERT INTO src SELECT g, g %% 1000, md5(g::text), g %% 100000, now() - g * interval '1 second'
 			FROM generate_series(1, %d) g`, n), `VACUUM ANALYZE src`)
@@ -74,7 +74,7 @@ func benchSize(b *testing.B, pool *pgxpool.Pool, n int) {
 	for range benchReps {
 		freshCopy(b, pool)
 		start := time.Now()
-		benchExec(b, pool, `UPDATE bt SET `+benchSet)
+		exec(b, pool, `UPDATE bt SET `+benchSet)
 		p := float64(n) / time.Since(start).Seconds()
 		plain = max(plain, p)
 
@@ -98,7 +98,7 @@ func benchSize(b *testing.B, pool *pgxpool.Pool, n int) {
 
 	// The write workload runs as during an expand: a trigger keeps c_new in step.
 	freshCopy(b, pool)
-	benchExec(b, pool, `CREATE OR REPLACE FUNCTION bt_up() RETURNS trigger LANGUAGE plpgsql AS $$
+	exec(b, pool, `CREATE OR REPLACE FUNCTION bt_up() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN NEW.c_new := NEW.`+benchUp+`; RETURN NEW; END $$`,
 		`CREATE TRIGGER bt_up BEFORE INSERT OR UPDATE ON bt FOR EACH ROW EXECUTE FUNCTION bt_up()`)
 	base := runWorkload(pool, n, int64(n)+1, func() { time.Sleep(10 * time.Second) })
@@ -115,7 +115,7 @@ func benchSize(b *testing.B, pool *pgxpool.Pool, n int) {
 	}
 	b.Logf("rows=%d: writes alone %s", n, base)
 	b.Logf("rows=%d: writes during backfill %s; backfill under load %.0f rows/s", n, during, float64(loaded.Rows)/loaded.Duration.Seconds())
-	if bad := benchCount(b, pool, `SELECT count(*) FROM bt WHERE c_new IS DISTINCT FROM `+benchUp+` AND id <= `+fmt.Sprint(n)); bad != 0 {
+	if bad := count(b, pool, `SELECT count(*) FROM bt WHERE c_new IS DISTINCT FROM `+benchUp+` AND id <= `+fmt.Sprint(n)); bad != 0 {
 		b.Errorf("%d original rows without the new value", bad)
 	}
 
@@ -133,7 +133,7 @@ func benchSize(b *testing.B, pool *pgxpool.Pool, n int) {
 // freshCopy makes bt a fresh copy of src with the new column added, vacuumed
 // and analysed, after a checkpoint, so each measured run starts alike.
 func freshCopy(b *testing.B, pool *pgxpool.Pool) {
-	benchExec(b, pool, `DROP TABLE IF EXISTS bt`, `CREATE TABLE bt (LIKE src INCLUDING ALL)`,
+	exec(b, pool, `DROP TABLE IF EXISTS bt`, `CREATE TABLE bt (LIKE src INCLUDING ALL)`,
 		`INSERT INTO bt SELECT * FROM src`, `ALTER TABLE bt ADD COLUMN c_new bigint`, `VACUUM ANALYZE bt`, `CHECKPOINT`)
 	_, _ = pool.Exec(context.Background(), `SELECT pg_stat_reset()`)
 }
@@ -164,24 +164,6 @@ func sampleHeap() (*heapSampler, func() uint64) {
 		}
 	})
 	return h, func() uint64 { close(stop); wg.Wait(); return h.max.Load() }
-}
-
-func benchExec(b *testing.B, pool *pgxpool.Pool, sqls ...string) {
-	b.Helper()
-	for _, s := range sqls {
-		if _, err := pool.Exec(context.Background(), s); err != nil {
-			b.Fatalf("%s: %v", s, err)
-		}
-	}
-}
-
-func benchCount(b *testing.B, pool *pgxpool.Pool, sql string) int64 {
-	b.Helper()
-	var n int64
-	if err := pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
-		b.Fatalf("%s: %v", sql, err)
-	}
-	return n
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
