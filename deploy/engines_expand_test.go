@@ -12,6 +12,7 @@ import (
 	"github.com/tidemark/tidemark/deploy"
 	"github.com/tidemark/tidemark/fixtures"
 	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/fixtures/worldtest"
 )
 
 // TestOrdersSplitAmountStartAndRollback runs the demo's migration through
@@ -20,21 +21,8 @@ import (
 func TestOrdersSplitAmountStartAndRollback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	w, err := fixtures.Open(ctx, fixtures.URLs{Orders: env.PostgresDB(t), Payments: env.PostgresDB(t), Inventory: env.MongoDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if err := fixtures.ApplySchema(ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fixtures.Generate(ctx, w, fixtures.GenOptions{Seed: 3, Orders: 200}); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	w := worldtest.Generated(ctx, t, fixtures.GenOptions{Seed: 3, Orders: 200})
+	dir := worldtest.Files(t)
 	pool, err := pgxpool.New(ctx, w.URLs.Orders)
 	if err != nil {
 		t.Fatal(err)
@@ -103,10 +91,7 @@ func TestMetricsOfAStart(t *testing.T) {
 	if _, err := pool.Exec(ctx, `INSERT INTO orders (id, customer_id, status, amount) SELECT g, g, 'PAID', g FROM generate_series(1, 321) g`); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := worldtest.Files(t)
 	m := deploy.NewMetrics()
 	d := &deploy.Deployer{Control: pool, Engines: deploy.Engines{Expansions: deploy.ExpandContract{}}, Events: m.Observe}
 	svc := deploy.Service{Name: "orders", Database: url, Expand: []string{filepath.Join(dir, "expand", "orders_split_amount.yaml")}}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tidemark/tidemark/deploy"
 	"github.com/tidemark/tidemark/fixtures"
-	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/fixtures/worldtest"
 	"github.com/tidemark/tidemark/internal/errkind"
 	"github.com/tidemark/tidemark/reconcile"
 )
@@ -22,20 +22,13 @@ import (
 func TestReleaseCycleWithRealEngines(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	w, err := fixtures.Open(ctx, fixtures.URLs{Orders: env.PostgresDB(t), Payments: env.PostgresDB(t), Inventory: env.MongoDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := worldtest.Open(ctx, t)
 	for _, s := range []string{fixtures.Payments, fixtures.Inventory} {
 		if err := fixtures.ApplyServiceSchema(ctx, w, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := worldtest.Files(t)
 	t.Setenv("ORDERS_URL", w.URLs.Orders)
 	t.Setenv("PAYMENTS_URL", w.URLs.Payments)
 	t.Setenv("INVENTORY_URL", w.URLs.Inventory)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tidemark/tidemark/fixtures"
-	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/fixtures/worldtest"
 )
 
 // TestDeployRollbackKilledThenRerun kills `tidemark deploy rollback` with
@@ -23,21 +23,8 @@ import (
 func TestDeployRollbackKilledThenRerun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	w, err := fixtures.Open(ctx, fixtures.URLs{Orders: env.PostgresDB(t), Payments: env.PostgresDB(t), Inventory: env.MongoDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if err := fixtures.ApplySchema(ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fixtures.Generate(ctx, w, fixtures.GenOptions{Seed: 9, Orders: 3000}); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	w := worldtest.Generated(ctx, t, fixtures.GenOptions{Seed: 9, Orders: 3000})
+	dir := worldtest.Files(t)
 	envv := []string{"ORDERS_URL=" + w.URLs.Orders, "PAYMENTS_URL=" + w.URLs.Payments, "INVENTORY_URL=" + w.URLs.Inventory}
 	killedMidway := 0
 	for i, delay := range []time.Duration{50 * time.Millisecond, 250 * time.Millisecond, 600 * time.Millisecond, 1200 * time.Millisecond, 2500 * time.Millisecond} {

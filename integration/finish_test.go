@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tidemark/tidemark/fixtures"
 	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/fixtures/worldtest"
 )
 
 // TestDeployFinishContracts: start (migrations + expand), then finish
@@ -17,10 +17,7 @@ import (
 // contracted (amount gone, amount_cents and currency final), once.
 func TestDeployFinishContracts(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := worldtest.Files(t)
 	url := env.PostgresDB(t)
 	tidemark(t, nil, "deploy", "start", "--database", url, "--service", "orders", "--release", "v2", "--snapshot", "none",
 		"--migrations", filepath.Join(dir, "migrations", "orders"), "--expand", filepath.Join(dir, "expand", "orders_split_amount.yaml")).want(t, 0)

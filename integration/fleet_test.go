@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tidemark/tidemark/fixtures"
 	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/fixtures/worldtest"
 )
 
 // fleetEnv writes the fixtures' files and a fleet of five services, each
@@ -21,10 +21,7 @@ import (
 //	web -> orders -> payments ; web -> inventory ; audit
 func fleetEnv(t *testing.T) (string, []string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := worldtest.Files(t)
 	envv := []string{"CONTROL_URL=" + env.PostgresDB(t)}
 	names := []string{"web", "orders", "payments", "inventory", "audit"}
 	for _, n := range names {

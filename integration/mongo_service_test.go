@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tidemark/tidemark/fixtures"
 	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/fixtures/worldtest"
 )
 
 // TestMongoServiceDeployCycle: the inventory service (MongoDB wire protocol,
@@ -15,10 +15,7 @@ import (
 // migrations) and rollback (migrations down to the version before the
 // deploy), with its records on a PostgreSQL control database.
 func TestMongoServiceDeployCycle(t *testing.T) {
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := worldtest.Files(t)
 	mongoURL, control := env.MongoDB(t), env.PostgresDB(t)
 	migrations := filepath.Join(dir, "migrations", "inventory")
 	r0 := []string{"--database", mongoURL, "--service", "inventory", "--release", "r0", "--state-url", control, "--migrations", migrations}

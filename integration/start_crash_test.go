@@ -12,6 +12,7 @@ import (
 
 	"github.com/tidemark/tidemark/fixtures"
 	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/fixtures/worldtest"
 )
 
 // TestDeployStartKilledThenRerun kills `tidemark deploy start` during the
@@ -20,10 +21,7 @@ import (
 // shape, and the deployment is recorded once (attempt 2).
 func TestDeployStartKilledThenRerun(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if err := fixtures.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := worldtest.Files(t)
 	url := env.PostgresDB(t)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
