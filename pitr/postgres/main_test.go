@@ -65,3 +65,17 @@ func sum(t *testing.T, c *pgx.Conn, table string) string {
 }
 
 func backupDir(t *testing.T, pg *env.Postgres) string { return filepath.Join(pg.Dir, "backups") }
+
+// backedUp starts an archiving cluster with a base backup taken (snapshot
+// "base"): the start of most PITR tests.
+func backedUp(t *testing.T) (*env.Postgres, context.Context, *pgx.Conn, pitr.Provider) {
+	t.Helper()
+	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
+	ctx := ctxT(t)
+	c := connect(t, pg.URL)
+	p := open(t, pg.URL)
+	if _, err := p.Create(ctx, pitr.CreateOptions{Label: "base", BaseBackup: pitr.BackupPGBaseBackup, BackupDir: backupDir(t, pg)}); err != nil {
+		t.Fatal(err)
+	}
+	return pg, ctx, c, p
+}

@@ -161,13 +161,7 @@ func TestSnapshotRestoreCommandRoundTrip(t *testing.T) {
 // that restore point (same LSN) instead of creating a second one.
 func TestSnapshotCreateResumesInterrupted(t *testing.T) {
 	t.Parallel()
-	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
-	ctx := ctxT(t)
-	c := connect(t, pg.URL)
-	p := open(t, pg.URL)
-	if _, err := p.Create(ctx, pitr.CreateOptions{Label: "base", BaseBackup: pitr.BackupPGBaseBackup, BackupDir: backupDir(t, pg)}); err != nil {
-		t.Fatal(err)
-	}
+	pg, ctx, c, p := backedUp(t)
 	block := filepath.Join(pg.Dir, "block-archiving")
 	if err := os.WriteFile(block, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -208,13 +202,7 @@ func TestSnapshotCreateResumesInterrupted(t *testing.T) {
 // point, not at the orphan; until then verify and restore refuse with exit 3.
 func TestSnapshotCreateAfterAKillAtTheMarker(t *testing.T) {
 	t.Parallel()
-	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
-	ctx := ctxT(t)
-	c := connect(t, pg.URL)
-	p := open(t, pg.URL)
-	if _, err := p.Create(ctx, pitr.CreateOptions{Label: "base", BaseBackup: pitr.BackupPGBaseBackup, BackupDir: backupDir(t, pg)}); err != nil {
-		t.Fatal(err)
-	}
+	_, ctx, c, p := backedUp(t)
 	exec(t, c, `CREATE TABLE orders(id int PRIMARY KEY); INSERT INTO orders VALUES (1)`)
 	if err := sqlstore.Save(ctx, c, &pitr.Manifest{Label: "deploy-2", Engine: "postgres", Position: pitr.Position{RestorePoint: "deploy-2"}}); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tidemark/tidemark/fixtures/env"
 	"github.com/tidemark/tidemark/internal/errkind"
 	"github.com/tidemark/tidemark/pitr"
 )
@@ -17,13 +16,7 @@ import (
 // base backup and the marker is removed from the archive it fails (exit 4).
 func TestVerifyDrill(t *testing.T) {
 	t.Parallel()
-	pg := env.OwnPostgres(t, env.PGOptions{WALArchive: true})
-	ctx := ctxT(t)
-	c := connect(t, pg.URL)
-	p := open(t, pg.URL)
-	if _, err := p.Create(ctx, pitr.CreateOptions{Label: "base", BaseBackup: pitr.BackupPGBaseBackup, BackupDir: backupDir(t, pg)}); err != nil {
-		t.Fatal(err)
-	}
+	pg, ctx, c, p := backedUp(t)
 	exec(t, c, `CREATE TABLE orders(id int PRIMARY KEY, v text)`)
 	for i := 0; i < 3; i++ {
 		exec(t, c, `INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(`+string(rune('1'+i))+`000, `+string(rune('1'+i))+`999) g`)
