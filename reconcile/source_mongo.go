@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
@@ -64,18 +65,15 @@ type mongoReader struct {
 	db   *mongoDB
 	src  *Source
 	coll *mongo.Collection
+
+	typesMu sync.Mutex
+	types   *mongoKeyTypes // found at the first use of a range
 }
 
-// CanRange: range bounds are typed BSON values, which tidemark can build
-// for int and text keys only (a uuid may be stored as a string or BinData).
-func (r *mongoReader) CanRange() bool {
-	for _, k := range r.src.Key {
-		if k.Type != KeyInt && k.Type != KeyText {
-			return false
-		}
-	}
-	return true
-}
+// CanRange: Stream honours range bounds, with server-side bounds of the
+// BSON type the source stores (see rangeFilter), else by dropping rows
+// outside the range in Go.
+func (r *mongoReader) CanRange() bool { return true }
 
 func (r *mongoReader) sort() bson.D {
 	var d bson.D
@@ -83,40 +81,6 @@ func (r *mongoReader) sort() bson.D {
 		d = append(d, bson.E{Key: k.Name, Value: 1})
 	}
 	return d
-}
-
-// rangeFilter is the filter for [lo, hi) over a (composite) key.
-func (r *mongoReader) rangeFilter(rng Range) bson.D {
-	var and bson.A
-	if rng.Lo != nil {
-		and = append(and, tupleFilter(r.src.Key, rng.Lo, "$gte"))
-	}
-	if rng.Hi != nil {
-		and = append(and, tupleFilter(r.src.Key, rng.Hi, "$lt"))
-	}
-	if len(and) == 0 {
-		return bson.D{}
-	}
-	return bson.D{{Key: "$and", Value: and}}
-}
-
-// tupleFilter: (k1,k2,..) op (v1,v2,..) in lexicographic order.
-func tupleFilter(key []KeyColumn, vals []any, op string) bson.D {
-	strict := map[string]string{"$gte": "$gt", "$lt": "$lt"}[op]
-	var or bson.A
-	for i := range key {
-		d := bson.D{}
-		for j := 0; j < i; j++ {
-			d = append(d, bson.E{Key: key[j].Name, Value: vals[j]})
-		}
-		o := strict
-		if i == len(key)-1 {
-			o = op
-		}
-		d = append(d, bson.E{Key: key[i].Name, Value: bson.D{{Key: o, Value: vals[i]}}})
-		or = append(or, d)
-	}
-	return bson.D{{Key: "$or", Value: or}}
 }
 
 func (r *mongoReader) cursor(ctx context.Context, filter bson.D, sorted bool, batch int32) (*mongo.Cursor, error) {
@@ -130,13 +94,7 @@ func (r *mongoReader) cursor(ctx context.Context, filter bson.D, sorted bool, ba
 		}
 		return r.coll.Aggregate(ctx, p, options.Aggregate().SetBatchSize(batch))
 	}
-	f := bson.D{}
-	if r.src.Filter != nil {
-		f = append(f, r.src.Filter...)
-	}
-	if len(filter) > 0 {
-		f = bson.D{{Key: "$and", Value: bson.A{f, filter}}}
-	}
+	f := r.findFilter(filter)
 	o := options.Find().SetBatchSize(batch)
 	if sorted {
 		o.SetSort(r.sort())
@@ -147,12 +105,29 @@ func (r *mongoReader) cursor(ctx context.Context, filter bson.D, sorted bool, ba
 	return r.coll.Find(ctx, f, o)
 }
 
+// Stream reads rng. When the key's stored BSON types allow it the server
+// selects the range, and a row outside it (the server orders the key
+// differently from tidemark) is an error; else every row is read and rows
+// outside rng are dropped.
 func (r *mongoReader) Stream(ctx context.Context, rng Range) (stream, error) {
-	cur, err := r.cursor(ctx, r.rangeFilter(rng), true, int32(r.src.Batch))
+	filter, bounded := bson.D{}, false
+	if rng.Lo != nil || rng.Hi != nil {
+		kt, err := r.storedKeyTypes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", r.src.Name, err)
+		}
+		if kt.bounded {
+			if filter, err = r.rangeFilter(kt, rng); err != nil {
+				return nil, fmt.Errorf("source %s: %w", r.src.Name, err)
+			}
+			bounded = true
+		}
+	}
+	cur, err := r.cursor(ctx, filter, true, int32(r.src.Batch))
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", r.src.Name, err)
 	}
-	return &mongoStream{r: r, cur: cur}, nil
+	return &mongoStream{r: r, cur: cur, rng: rng, bounded: bounded}, nil
 }
 
 func (r *mongoReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
@@ -174,10 +149,6 @@ func (r *mongoReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
 		out = append(out, row)
 	}
 	return out, cur.Err()
-}
-
-func (r *mongoReader) Quantiles(ctx context.Context, n int, perRange int64) ([][]any, int64, error) {
-	return nil, -1, nil
 }
 
 // row converts a document: top-level fields become columns; key columns may
@@ -240,18 +211,26 @@ func bsonValue(v bson.RawValue) any {
 }
 
 type mongoStream struct {
-	r   *mongoReader
-	cur *mongo.Cursor
+	r       *mongoReader
+	cur     *mongo.Cursor
+	rng     Range
+	bounded bool // the server selects rng
 }
 
 func (s *mongoStream) Next(ctx context.Context) (*Row, error) {
-	if !s.cur.Next(ctx) {
-		if err := s.cur.Err(); err != nil {
-			return nil, fmt.Errorf("source %s: %w", s.r.src.Name, err)
+	for s.cur.Next(ctx) {
+		row, err := s.r.row(s.cur.Current)
+		if err != nil || s.rng.contains(row.Key) {
+			return row, err
 		}
-		return nil, nil
+		if s.bounded {
+			return nil, fmt.Errorf("source %s: key %s is outside the range the server selected for it: the server orders this key differently (check the key's stored types and case)", s.r.src.Name, keyString(row.KeyVals))
+		}
 	}
-	return s.r.row(s.cur.Current)
+	if err := s.cur.Err(); err != nil {
+		return nil, fmt.Errorf("source %s: %w", s.r.src.Name, err)
+	}
+	return nil, nil
 }
 
 func (s *mongoStream) Close(ctx context.Context) { _ = s.cur.Close(ctx) }
