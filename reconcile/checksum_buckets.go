@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -118,10 +117,9 @@ func (r *sqlReader) bucketSums(ctx context.Context, inv *Invariant, left bool, r
 // ChecksumBuckets returns the query of the checksums of a range's
 // sub-ranges of equal key width: parameters lo, hi and the width; one row
 // (sub-range number, count, sums) per non-empty sub-range.
-func (d sqlDialect) ChecksumBuckets(s *Source, enc string) string {
-	norm, hashes, _ := strings.Cut(enc, "\x00")
+func (d sqlDialect) ChecksumBuckets(s *Source, enc rowEncoding) string {
 	k := d.col(s.Key[0])
-	return "SELECT tm_b, count(*), coalesce(sum(tm_h0), 0)::text, coalesce(sum(tm_h1), 0)::text FROM (SELECT (tm_n.tm_k - $1::int8) / $3::int8 AS tm_b, " +
-		hashes + " FROM (SELECT " + norm + ", " + k + "::int8 AS tm_k FROM (" + s.SQL + ") AS " + srcAlias +
-		" WHERE " + d.compare(s.Key, ">=", 1) + " AND " + d.compare(s.Key, "<", 2) + ") AS tm_n) AS tm_c GROUP BY tm_b"
+	return "SELECT (tm_n.tm_k - $1::int8) / $3::int8 AS tm_b, count(*), " + enc.sums() +
+		" FROM (SELECT " + enc.norm + ", " + k + "::int8 AS tm_k FROM (" + s.SQL + ") AS " + srcAlias +
+		" WHERE " + d.compare(s.Key, ">=", 1) + " AND " + d.compare(s.Key, "<", 2) + " OFFSET 0) AS tm_n GROUP BY tm_b"
 }

@@ -190,7 +190,7 @@ type sqlReader struct {
 	db  *sqlDB
 	src *Source
 	mu  sync.Mutex
-	enc map[string]string // checksum row encoding per invariant
+	enc map[string]rowEncoding // checksum row encoding per invariant
 }
 
 func (r *sqlReader) CanRange() bool { return true }

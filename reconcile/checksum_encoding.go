@@ -1,0 +1,226 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/tidemark/tidemark/internal/dburl"
+)
+
+// The row hash of the range checksums. Each side normalises the key and
+// the fields in SQL into one of three kinds of value, decided by the rules
+// alone so both sides agree: int8 (numbers in minor units or scaled,
+// booleans, timestamps at a precision or tolerance), timestamp (a
+// timestamp kept whole, as UTC wall time) and text (COLLATE "C", so equal
+// hashes mean equal bytes). The normalised values are computed once per
+// row (an OFFSET 0 subquery), then chained through PostgreSQL's extended
+// hash functions (hashint8extended, timestamp_hash_extended,
+// hashtextextended, all stable across versions and platforms: hash
+// partitioning relies on it), each value hashed whole with the previous
+// hash as its seed, so value boundaries are unambiguous, as with a length
+// prefix. A row with a NULL takes a second chain that hashes a
+// placeholder with a flipped seed, so NULL differs from every value; the
+// second chain is only evaluated for rows the first one turns NULL. Two
+// chains, from seeds 0 and 1, give 128 bits per row.
+
+// rowEncoding is a source's normalised select list (tm_v1, tm_v2, ...)
+// and the SQL of its two row hashes over them.
+type rowEncoding struct {
+	norm   string
+	h0, h1 string
+}
+
+// sums is the select list of the two hash sums, as text.
+func (e rowEncoding) sums() string {
+	return "coalesce(sum(" + e.h0 + "), 0)::text, coalesce(sum(" + e.h1 + "), 0)::text"
+}
+
+// hashKind is how a normalised value is hashed.
+type hashKind int
+
+const (
+	hashInt8 hashKind = iota
+	hashText
+	hashTimestamp
+)
+
+// hashPart is one normalised value of a row, in SQL.
+type hashPart struct {
+	expr string
+	kind hashKind
+}
+
+// encoding returns (and caches) the row encoding of the source for inv.
+func (r *sqlReader) encoding(ctx context.Context, tx pgx.Tx, inv *Invariant, left bool) (rowEncoding, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.enc[inv.Name]; ok {
+		return e, nil
+	}
+	types, err := r.columnTypes(ctx, tx)
+	if err != nil {
+		return rowEncoding{}, err
+	}
+	parts, err := rowParts(r.src, inv.Fields, left, types)
+	if err != nil {
+		return rowEncoding{}, err
+	}
+	e := rowEncoding{norm: normalisedSelect(parts), h0: rowHash(parts, 0), h1: rowHash(parts, 1)}
+	if r.enc == nil {
+		r.enc = map[string]rowEncoding{}
+	}
+	r.enc[inv.Name] = e
+	return e, nil
+}
+
+// columnTypes returns the type OID of each column of the source's SELECT.
+func (r *sqlReader) columnTypes(ctx context.Context, tx pgx.Tx) (map[string]uint32, error) {
+	rows, err := tx.Query(ctx, "SELECT * FROM ("+r.src.SQL+") AS "+srcAlias+" LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]uint32{}
+	for _, fd := range rows.FieldDescriptions() {
+		out[fd.Name] = fd.DataTypeOID
+	}
+	return out, rows.Err()
+}
+
+// rowParts returns the SQL expressions of a row's key and normalised fields.
+func rowParts(src *Source, fields []*Field, left bool, types map[string]uint32) ([]hashPart, error) {
+	d := sqlDialect{engine: dburl.Postgres}
+	var parts []hashPart
+	for _, k := range src.Key {
+		switch k.Type {
+		case KeyInt:
+			parts = append(parts, hashPart{d.col(k) + "::int8", hashInt8})
+		case KeyTimestamp:
+			parts = append(parts, hashPart{"(date_part('epoch', " + d.col(k) + ") * 1000000)::int8", hashInt8})
+		default:
+			parts = append(parts, hashPart{d.col(k) + `::text COLLATE "C"`, hashText})
+		}
+	}
+	for _, f := range fields {
+		col, unit := f.Right, f.RightUnit
+		if left {
+			col, unit = f.Left, f.LeftUnit
+		}
+		oid, ok := types[col]
+		if !ok {
+			return nil, fmt.Errorf("no column %q", col)
+		}
+		p, err := fieldSQL(f, srcAlias+"."+pgx.Identifier{col}.Sanitize(), unit, oid)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+// normalisedSelect is the select list computing each part once.
+func normalisedSelect(parts []hashPart) string {
+	cols := make([]string, len(parts))
+	for i, p := range parts {
+		cols[i] = fmt.Sprintf("%s AS tm_v%d", p.expr, i+1)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// rowHash is the SQL int8 expression hashing the normalised values
+// tm_n.tm_v1.. with seed: the plain chain, or for a row it turns NULL
+// (a NULL value) the chain that tells NULLs apart.
+func rowHash(parts []hashPart, seed int) string {
+	plain, safe := fmt.Sprintf("%d::int8", seed), fmt.Sprintf("%d::int8", seed)
+	for i, p := range parts {
+		v := fmt.Sprintf("tm_n.tm_v%d", i+1)
+		plain = p.link(v, plain)
+		safe = p.link("coalesce("+v+", "+p.placeholder()+")", safe+" # ("+v+" IS NULL)::int::int8")
+	}
+	return "coalesce(" + plain + ", " + safe + ")"
+}
+
+// link hashes v with seed h.
+func (p hashPart) link(v, h string) string {
+	fn := map[hashKind]string{hashInt8: "hashint8extended", hashText: "hashtextextended", hashTimestamp: "timestamp_hash_extended"}[p.kind]
+	return fn + "(" + v + ", " + h + ")"
+}
+
+// placeholder is the value hashed for NULL (with a flipped seed).
+func (p hashPart) placeholder() string {
+	return map[hashKind]string{hashInt8: "0::int8", hashText: "''", hashTimestamp: "'epoch'::timestamp"}[p.kind]
+}
+
+// fieldSQL normalises a field in SQL as normalizeValue does in Go,
+// bucketed by the tolerance.
+func fieldSQL(f *Field, c, unit string, oid uint32) (hashPart, error) {
+	tol := tolerance(f)
+	bucket := func(n string) hashPart {
+		if tol > 0 {
+			n = fmt.Sprintf("floor((%s)::numeric / %d)::int8", n, tol)
+		}
+		return hashPart{n, hashInt8}
+	}
+	isInt := oid == pgtype.Int8OID || oid == pgtype.Int4OID || oid == pgtype.Int2OID
+	switch f.Type {
+	case FieldInt, FieldDecimal, FieldMoney:
+		scale := 0
+		if f.Type == FieldDecimal || f.Type == FieldMoney && unit == "major" {
+			scale = f.Scale
+		}
+		switch {
+		case isInt && scale == 0:
+			return bucket(c + "::int8"), nil
+		case isInt:
+			return bucket(fmt.Sprintf("%s::int8 * %d", c, int64(math.Pow10(scale)))), nil
+		case scale == 0:
+			return bucket(c + "::numeric::int8"), nil
+		}
+		return bucket(fmt.Sprintf("(%s::numeric * 1e%d)::int8", c, scale)), nil
+	case FieldTimestamp:
+		return timestampSQL(f, c, oid, tol)
+	case FieldUUID:
+		return hashPart{"lower((" + c + `)::text) COLLATE "C"`, hashText}, nil
+	case FieldBool:
+		return hashPart{"(" + c + ")::boolean::int::int8", hashInt8}, nil
+	}
+	e := "(" + c + ")::text"
+	if f.Trim {
+		e = "btrim(" + e + ")"
+	}
+	if f.IgnoreCase {
+		e = "lower(" + e + ")"
+	}
+	return hashPart{e + ` COLLATE "C"`, hashText}, nil
+}
+
+// timestampSQL: a timestamp kept whole (no precision, no tolerance) is
+// hashed as its UTC wall time; else as its µs since the epoch, truncated
+// to the precision and bucketed by the tolerance.
+func timestampSQL(f *Field, c string, oid uint32, tol int64) (hashPart, error) {
+	ts := c
+	switch oid {
+	case pgtype.TimestampOID:
+		ts = fmt.Sprintf("(%s AT TIME ZONE %s)", c, quoteLiteral(f.TimeZone.String()))
+	case pgtype.TimestamptzOID:
+	default:
+		return hashPart{}, fmt.Errorf("timestamp field %s is not a timestamp column", f.Name)
+	}
+	if tol == 0 && f.Precision.Microseconds() <= 1 {
+		return hashPart{"(" + ts + " AT TIME ZONE 'UTC')", hashTimestamp}, nil
+	}
+	us := "(date_part('epoch', " + ts + ") * 1000000)::int8"
+	if p := f.Precision.Microseconds(); p > 1 {
+		us = fmt.Sprintf("(floor((%s)::numeric / %d) * %d)::int8", us, p, p)
+	}
+	if tol > 0 {
+		us = fmt.Sprintf("floor((%s)::numeric / %d)::int8", us, tol)
+	}
+	return hashPart{us, hashInt8}, nil
+}
