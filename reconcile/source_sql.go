@@ -276,7 +276,7 @@ func keyParams(key []KeyColumn, vals []any) []any {
 			out[i] = x.String()
 		default:
 			if key[i].Type == KeyTimestamp {
-				if us, ok := v.(int64); ok {
+				if us, err := toInt64(v); err == nil { // µs (json.Number from a checkpoint)
 					out[i] = pgtype.Timestamptz{Time: unixMicro(us), Valid: true}
 					continue
 				}
