@@ -64,7 +64,9 @@ var keyKinds = []keyKind{
 		func(j int) bson.D { return bson.D{{Key: "k", Value: primitive.NewDateTimeFromTime(keyTime(j))}} },
 		func(j int) []any { return []any{keyTime(j)} }},
 	{"text int", `["k:text", "n:int"]`, "k text, n int", []KeyColumn{{Name: "k", Type: KeyText}, {Name: "n", Type: KeyInt}},
-		func(j int) bson.D { return bson.D{{Key: "k", Value: fmt.Sprintf("g%04d", j/20)}, {Key: "n", Value: int32(j % 20)}} },
+		func(j int) bson.D {
+			return bson.D{{Key: "k", Value: fmt.Sprintf("g%04d", j/20)}, {Key: "n", Value: int32(j % 20)}}
+		},
 		func(j int) []any { return []any{fmt.Sprintf("g%04d", j/20), int64(j % 20)} }},
 }
 
