@@ -317,7 +317,7 @@ func (c *checker) ranges(ctx context.Context, inv *Invariant, lr, rr reader) ([]
 			perRange = checksumRangeRows
 		}
 	}
-	if !lr.CanRange() || !rr.CanRange() || n <= 1 && perRange == 0 {
+	if n <= 1 && perRange == 0 {
 		return []Range{{}}, nil
 	}
 	cuts, err := c.state.cuts(ctx, inv.Name, func() ([][]any, error) {

@@ -47,7 +47,8 @@ type stream interface {
 
 // reader reads one source.
 type reader interface {
-	// Stream reads the rows of rng in key order, in the run's snapshot.
+	// Stream reads the rows of rng (and only those) in key order, in the
+	// run's snapshot.
 	Stream(ctx context.Context, rng Range) (stream, error)
 	// Lookup reads the current rows with key vals (no snapshot: now).
 	Lookup(ctx context.Context, vals []any) ([]*Row, error)
@@ -55,8 +56,6 @@ type reader interface {
 	// about equal row counts (at least one range per perRange rows when
 	// perRange > 0), and the row count.
 	Quantiles(ctx context.Context, n int, perRange int64) ([][]any, int64, error)
-	// CanRange tells whether Stream honours range bounds (else: one range).
-	CanRange() bool
 }
 
 // database is one opened database holding the snapshot its sources share.

@@ -70,11 +70,6 @@ type mongoReader struct {
 	types   *mongoKeyTypes // found at the first use of a range
 }
 
-// CanRange: Stream honours range bounds, with server-side bounds of the
-// BSON type the source stores (see rangeFilter), else by dropping rows
-// outside the range in Go.
-func (r *mongoReader) CanRange() bool { return true }
-
 func (r *mongoReader) sort() bson.D {
 	var d bson.D
 	for _, k := range r.src.Key {

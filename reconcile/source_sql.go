@@ -193,8 +193,6 @@ type sqlReader struct {
 	enc map[string]rowEncoding // checksum row encoding per invariant
 }
 
-func (r *sqlReader) CanRange() bool { return true }
-
 func (r *sqlReader) Lookup(ctx context.Context, vals []any) ([]*Row, error) {
 	rows, err := r.db.pool.Query(ctx, r.db.d.Lookup(r.src), keyParams(r.src.Key, vals)...)
 	if err != nil {
