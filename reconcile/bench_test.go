@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tidemark/tidemark/fixtures/env"
+	"github.com/tidemark/tidemark/internal/dburl"
 )
 
 // benchRows is the table size for TIDEMARK_BENCH_SCALE (small 1M, full 10M).
@@ -73,6 +74,7 @@ func BenchmarkReconcileOrdersPayments(b *testing.B) {
 		d, _ := benchCheck(b, rules, CheckOptions{Workers: w, NoChecksums: true, NoState: true}, 0)
 		b.ReportMetric(copyDur.Seconds()/d.Seconds()*100, fmt.Sprintf("%%-of-copy-%dworker", w))
 	}
+	benchServerCPU(b, rules, n)
 	benchLoad(b, paymentsURL, `UPDATE payments SET amount = amount + 1 WHERE order_id IN (SELECT (i * 7919) % `+fmt.Sprint(n)+` + 1 FROM generate_series(1, 100) i)`)
 	fullDiff, _ := benchCheck(b, rules, CheckOptions{Workers: 4, NoChecksums: true, NoState: true}, 100)
 	sums, peak2 := benchCheck(b, rules, CheckOptions{Workers: 4, NoState: true}, 100)
@@ -174,4 +176,68 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchServerCPU measures the database server's CPU per row (its backend
+// process's, from /proc) for each side: sending every row as the full
+// compare reads it (binary, in key order) against computing the side's
+// range checksum over the whole table. Their ratio bounds what checksums
+// can save when the servers and tidemark share the machine's cores.
+func benchServerCPU(b *testing.B, rules *Rules, n int) {
+	inv := rules.Invariants[0]
+	ctx := context.Background()
+	for i, src := range []*Source{inv.Left.Source, inv.Right.Source} {
+		c, err := pgx.Connect(ctx, src.URL.PGX())
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc, err := encodeRows(ctx, c, src, inv.Fields, i == 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum, _ := sqlDialect{engine: dburl.Postgres}.Checksum(src, enc, false, false)
+		send := "SELECT * FROM (" + src.SQL + ") AS " + srcAlias + " ORDER BY " + sqlDialect{engine: dburl.Postgres}.col(src.Key[0])
+		sendNs, sumNs := backendCPU(b, c, send)/float64(n), backendCPU(b, c, sum)/float64(n)
+		c.Close(ctx)
+		b.Logf("server CPU per row of %s: send %.0f ns, checksum %.0f ns", src.Name, sendNs, sumNs)
+		b.ReportMetric(sendNs, "server-send-ns/row-"+src.Name)
+		b.ReportMetric(sumNs, "server-checksum-ns/row-"+src.Name)
+	}
+}
+
+// backendCPU runs q on c (parallel query off), reads and drops its rows,
+// and returns the CPU time its backend process used, in ns.
+func backendCPU(b *testing.B, c *pgx.Conn, q string) float64 {
+	ctx := context.Background()
+	var pid int
+	if _, err := c.Exec(ctx, "SET max_parallel_workers_per_gather = 0"); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		b.Fatal(err)
+	}
+	before := procCPU(b, pid)
+	rows, err := c.Query(ctx, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	if rows.Close(); rows.Err() != nil {
+		b.Fatal(rows.Err())
+	}
+	return float64(procCPU(b, pid) - before)
+}
+
+// procCPU is the user+system CPU of process pid, from /proc (10 ms ticks).
+func procCPU(b *testing.B, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -62,15 +62,10 @@ func (r *sqlReader) encoding(ctx context.Context, tx pgx.Tx, inv *Invariant, lef
 	if e, ok := r.enc[inv.Name]; ok {
 		return e, nil
 	}
-	types, err := r.columnTypes(ctx, tx)
+	e, err := encodeRows(ctx, tx, r.src, inv.Fields, left)
 	if err != nil {
 		return rowEncoding{}, err
 	}
-	parts, err := rowParts(r.src, inv.Fields, left, types)
-	if err != nil {
-		return rowEncoding{}, err
-	}
-	e := rowEncoding{norm: normalisedSelect(parts), h0: rowHash(parts, 0), h1: rowHash(parts, 1)}
 	if r.enc == nil {
 		r.enc = map[string]rowEncoding{}
 	}
@@ -78,9 +73,27 @@ func (r *sqlReader) encoding(ctx context.Context, tx pgx.Tx, inv *Invariant, lef
 	return e, nil
 }
 
+// querier runs a query (a pgx.Tx, a *pgx.Conn).
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// encodeRows returns the row encoding of src's side of fields.
+func encodeRows(ctx context.Context, q querier, src *Source, fields []*Field, left bool) (rowEncoding, error) {
+	types, err := columnTypes(ctx, q, src)
+	if err != nil {
+		return rowEncoding{}, err
+	}
+	parts, err := rowParts(src, fields, left, types)
+	if err != nil {
+		return rowEncoding{}, err
+	}
+	return rowEncoding{norm: normalisedSelect(parts), h0: rowHash(parts, 0), h1: rowHash(parts, 1)}, nil
+}
+
 // columnTypes returns the type OID of each column of the source's SELECT.
-func (r *sqlReader) columnTypes(ctx context.Context, tx pgx.Tx) (map[string]uint32, error) {
-	rows, err := tx.Query(ctx, "SELECT * FROM ("+r.src.SQL+") AS "+srcAlias+" LIMIT 0")
+func columnTypes(ctx context.Context, q querier, src *Source) (map[string]uint32, error) {
+	rows, err := q.Query(ctx, "SELECT * FROM ("+src.SQL+") AS "+srcAlias+" LIMIT 0")
 	if err != nil {
 		return nil, err
 	}
