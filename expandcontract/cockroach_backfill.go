@@ -61,7 +61,8 @@ type crdbRun struct {
 	progr CockroachBackfillProgress
 }
 
-// RunBackfill fills every existing row of job's table with job.Set, in
+// RunBackfill fills every existing row of job's table (that job.Filter
+// selects, when set) with job.Set, in
 // batches walked along the primary key. Each batch is one transaction,
 // retried as a whole on 40001 by cockroach-go's crdb.ExecuteCtx, that
 // updates the rows and saves the cursor (tidemark.ec_crdb_cursors): a run

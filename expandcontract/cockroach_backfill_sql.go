@@ -52,14 +52,23 @@ func (d Cockroach) backfillSQL(job BackfillJob, key []KeyColumn) crdbBackfillSQL
 		return "SELECT " + strings.Join(texts, ", ") + " FROM " + tbl + d.asOf() + where + " ORDER BY " + order + " OFFSET $1 LIMIT 1"
 	}
 	upd := "UPDATE " + tbl + " SET " + job.Set
+	where := func(conds ...string) string { // with the job's filter (rows not filled yet)
+		if job.Filter != "" {
+			conds = append(conds, "("+job.Filter+")")
+		}
+		if len(conds) == 0 {
+			return upd
+		}
+		return upd + " WHERE " + strings.Join(conds, " AND ")
+	}
 	gt := row + " > " + keyParams(key, 1)
 	return crdbBackfillSQL{
 		BoundFirst: bound(""),
 		BoundNext:  bound(" WHERE " + row + " > " + keyParams(key, 2)),
-		UpdFirst:   upd,
-		UpdFirstTo: upd + " WHERE " + row + " <= " + keyParams(key, 1),
-		UpdNext:    upd + " WHERE " + gt,
-		UpdNextTo:  upd + " WHERE " + gt + " AND " + row + " <= " + keyParams(key, len(key)+1),
+		UpdFirst:   where(),
+		UpdFirstTo: where(row + " <= " + keyParams(key, 1)),
+		UpdNext:    where(gt),
+		UpdNextTo:  where(gt, row+" <= "+keyParams(key, len(key)+1)),
 		SaveCursor: `INSERT INTO tidemark.ec_crdb_cursors (job_id, last_key, rows_done, batches, finished, updated_at)
 VALUES ($1, $2, $3, 1, $4, now())
 ON CONFLICT (job_id) DO UPDATE SET last_key = excluded.last_key, rows_done = ec_crdb_cursors.rows_done + excluded.rows_done,

@@ -13,7 +13,8 @@ import (
 )
 
 // TestCockroachBackfillSQLGolden pins every statement of the CockroachDB
-// backfill (follower reads, a fixed AS OF SYSTEM TIME, and none).
+// backfill (follower reads, a fixed AS OF SYSTEM TIME, and none; with a
+// filter).
 func TestCockroachBackfillSQLGolden(t *testing.T) {
 	job := BackfillJob{ID: "v/backfill/items", Schema: "public", Table: "items", Set: `"_tm_new_price" = (price / 100.0)`}
 	key := []KeyColumn{{"region", "text"}, {"id", "bigint"}}
@@ -24,6 +25,12 @@ func TestCockroachBackfillSQLGolden(t *testing.T) {
 		for _, s := range []string{st.BoundFirst, st.BoundNext, st.UpdFirst, st.UpdFirstTo, st.UpdNext, st.UpdNextTo, st.SaveCursor, st.LoadCursor} {
 			b.WriteString(s + ";\n")
 		}
+	}
+	job.Filter = `"_tm_new_price" IS NULL`
+	st := Cockroach{AsOf: "-"}.backfillSQL(job, key)
+	b.WriteString("-- with a filter (rows not filled yet)\n")
+	for _, s := range []string{st.UpdFirst, st.UpdFirstTo, st.UpdNext, st.UpdNextTo} {
+		b.WriteString(s + ";\n")
 	}
 	b.WriteString("-- primary key\n" + primaryKeySQL + ";\n")
 	const golden = "testdata/cockroach/backfill_sql.golden"

@@ -12,7 +12,7 @@ func (p *Planner) syncName(table string) string { return ident63("_tm_sync_" + t
 // down expressions, all other writes (the old version, the backfill) the up
 // ones. Expressions see the row's columns by their names in that version.
 //
-// On PostgreSQL the up rules are guarded so that the backfill and the new
+// With triggers the up rules are guarded so that the backfill and the new
 // version never overwrite each other: a new-version UPDATE of a row the
 // backfill has not reached yet first fills its new columns from the old ones
 // (else down would compute the old column from NULL), and an old-version
@@ -21,7 +21,7 @@ func (p *Planner) syncName(table string) string { return ident63("_tm_sync_" + t
 // version sees, keeps what the new version wrote).
 func (p *Planner) addSync() {
 	d := p.D
-	_, guarded := d.(Postgres)
+	guarded := p.guardedSync()
 	for _, t := range p.syncT {
 		fn := d.Table(p.Schema, p.syncName(t))
 		var b strings.Builder
@@ -55,6 +55,19 @@ func (p *Planner) addSync() {
 	}
 }
 
+// guardedSync tells whether the sync trigger is guarded and the backfill
+// skips filled rows: on PostgreSQL, and on CockroachDB with triggers (the
+// dual-write contract's catch-up must overwrite).
+func (p *Planner) guardedSync() bool {
+	switch d := p.D.(type) {
+	case Postgres:
+		return true
+	case Cockroach:
+		return d.Triggers()
+	}
+	return false
+}
+
 // fillUnbackfilled guards an up rule in a new-version UPDATE: only a new
 // column the backfill has not filled yet (NULL before and after) is computed.
 func fillUnbackfilled(target string) string {
@@ -64,14 +77,20 @@ func fillUnbackfilled(target string) string {
 // upUnlessUnchanged guards an up rule in an old-version write: recompute on
 // INSERT, when an old-version column changed, or when the target is NULL.
 func (p *Planner) upUnlessUnchanged(t string) func(string) string {
-	var nw, old []string
+	var nw, old, differ []string
 	for _, v := range p.syncVars(t, false) {
-		nw = append(nw, "NEW."+p.D.Quote(v[1]))
-		old = append(old, "OLD."+p.D.Quote(v[1]))
+		c := p.D.Quote(v[1])
+		nw, old = append(nw, "NEW."+c), append(old, "OLD."+c)
+		differ = append(differ, "NEW."+c+" IS DISTINCT FROM OLD."+c)
 	}
-	// record_image_eq (the *= operator, called as a function so that the
-	// rows are not compared field by field) works for every column type
-	changed := "NOT record_image_eq(ROW(" + strings.Join(nw, ", ") + "), ROW(" + strings.Join(old, ", ") + "))"
+	// On PostgreSQL record_image_eq (the *= operator, called as a function
+	// so that the rows are not compared field by field) works for every
+	// column type, those without equality too; CockroachDB has no
+	// record_image_eq, and every one of its types has equality.
+	changed := "(" + strings.Join(differ, " OR ") + ")"
+	if _, ok := p.D.(Postgres); ok {
+		changed = "NOT record_image_eq(ROW(" + strings.Join(nw, ", ") + "), ROW(" + strings.Join(old, ", ") + "))"
+	}
 	return func(target string) string {
 		return "TG_OP = 'INSERT' OR NEW." + target + " IS NULL OR " + changed
 	}
@@ -201,10 +220,10 @@ func (p *Planner) backfills() []Action {
 }
 
 // backfillFilter skips rows whose new columns are all filled already (by a
-// write of either version since the expand), on PostgreSQL, where the sync
+// write of either version since the expand), where the guarded sync
 // trigger fills every NULL new column on any write.
 func (p *Planner) backfillFilter(unfilled []string) string {
-	if _, ok := p.D.(Postgres); !ok {
+	if !p.guardedSync() {
 		return ""
 	}
 	return strings.Join(unfilled, " OR ")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/tidemark/tidemark/expandcontract/backfill"
 	"github.com/tidemark/tidemark/fixtures/env"
 )
@@ -17,7 +19,19 @@ import (
 // recomputed a new-version value would show.
 func TestWritesAheadOfTheBackfillAreKept(t *testing.T) {
 	url := env.PostgresDB(t)
-	pool := newPool(t, url)
+	writesAheadOfTheBackfill(t, url, newPool(t, url), Options{})
+}
+
+// The same through the CockroachDB dialect with triggers (v24.3+): its
+// trigger function (IS DISTINCT FROM instead of record_image_eq) and its
+// own backfill runner, on PostgreSQL.
+func TestCockroachWritesAheadOfTheBackfillAreKeptOnPostgres(t *testing.T) {
+	url := env.PostgresDB(t)
+	d := Cockroach{Version: CockroachVersion{Major: 24, Minor: 3}, AsOf: "-", noJobWaits: true}
+	writesAheadOfTheBackfill(t, url, newPool(t, url), Options{Dialect: d})
+}
+
+func writesAheadOfTheBackfill(t *testing.T, url string, pool *pgxpool.Pool, opts Options) {
 	mustExec(t, pool, `CREATE TABLE acct (id bigint PRIMARY KEY, a int NOT NULL, b text);
 		INSERT INTO acct SELECT g, g, 'x' FROM generate_series(1, 5000) g`)
 	m := mig(t, "m1", `
@@ -26,7 +40,7 @@ operations:
   - add_column: {table: acct, up: id * 2, column: {name: c, type: int, default: '0'}}`)
 	h := &hooks{t: t, url: url, version: "public_m1", ctx: context.Background()}
 	first := true
-	opts := Options{OnProgress: func(table string, p backfill.Progress) {
+	opts.OnProgress = func(table string, p backfill.Progress) {
 		if !first || p.Done {
 			return
 		}
@@ -38,7 +52,7 @@ operations:
 		h.on("new", `UPDATE acct SET a = 75, c = -1 WHERE id = 4999`)
 		h.on("old", `UPDATE acct SET b = 'old' WHERE id = 4998`)
 		h.on("old", `UPDATE acct SET a = 4 WHERE id = 4997`)
-	}}
+	}
 	if _, err := Expand(context.Background(), pool, []*Migration{m}, opts); err != nil {
 		t.Fatal(err)
 	}
