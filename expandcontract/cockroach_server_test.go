@@ -137,3 +137,13 @@ func TestCockroachServerJobWait(t *testing.T) {
 	}
 	t.Logf("polls: %d", polls)
 }
+
+// TestCockroachServerWritesAheadOfTheBackfill: the guarded sync trigger
+// and the filtered backfill on a CockroachDB server with triggers.
+func TestCockroachServerWritesAheadOfTheBackfill(t *testing.T) {
+	url, pool, opts := crdbDatabase(t)
+	if !opts.Dialect.(Cockroach).Triggers() {
+		t.Skip("this CockroachDB has no triggers (before v24.3): dual-write contract")
+	}
+	writesAheadOfTheBackfill(t, url, pool, opts)
+}

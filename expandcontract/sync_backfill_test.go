@@ -15,8 +15,9 @@ import (
 // new-version UPDATE that leaves the changed column alone must not turn the
 // old column into down(NULL); values the new version wrote must survive the
 // backfill passing over them; an old-version write still recomputes up.
-// up/down (a*10, a/10) do not invert each other, so a backfill that
-// recomputed a new-version value would show.
+// up/down (a*10, a/10 rounded down, written (a - a % 10) / 10 because
+// CockroachDB's INT / INT is a DECIMAL) do not invert each other, so a
+// backfill that recomputed a new-version value would show.
 func TestWritesAheadOfTheBackfillAreKept(t *testing.T) {
 	url := env.PostgresDB(t)
 	writesAheadOfTheBackfill(t, url, newPool(t, url), Options{})
@@ -36,7 +37,7 @@ func writesAheadOfTheBackfill(t *testing.T, url string, pool *pgxpool.Pool, opts
 		INSERT INTO acct SELECT g, g, 'x' FROM generate_series(1, 5000) g`)
 	m := mig(t, "m1", `
 operations:
-  - alter_column: {table: acct, column: a, type: bigint, up: a * 10, down: a / 10}
+  - alter_column: {table: acct, column: a, type: bigint, up: a * 10, down: (a - a % 10) / 10}
   - add_column: {table: acct, up: id * 2, column: {name: c, type: int, default: '0'}}`)
 	h := &hooks{t: t, url: url, version: "public_m1", ctx: context.Background()}
 	first := true
@@ -60,13 +61,13 @@ operations:
 		t.Fatal("the backfill reported no batch")
 	}
 	for _, c := range []struct{ ver, sql, want string }{
-		{"new", `SELECT a || '/' || c || '/' || b FROM acct WHERE id = 5000`, "50000/10000/new"},
-		{"old", `SELECT a || '/' || b FROM acct WHERE id = 5000`, "5000/new"},
-		{"new", `SELECT a || '/' || c FROM acct WHERE id = 4999`, "75/-1"},
+		{"new", `SELECT a::TEXT || '/' || c::TEXT || '/' || b FROM acct WHERE id = 5000`, "50000/10000/new"},
+		{"old", `SELECT a::TEXT || '/' || b FROM acct WHERE id = 5000`, "5000/new"},
+		{"new", `SELECT a::TEXT || '/' || c::TEXT FROM acct WHERE id = 4999`, "75/-1"},
 		{"old", `SELECT a FROM acct WHERE id = 4999`, "7"},
-		{"new", `SELECT a || '/' || c || '/' || b FROM acct WHERE id = 4998`, "49980/9996/old"},
-		{"new", `SELECT a || '/' || c FROM acct WHERE id = 4997`, "40/9994"},
-		{"new", `SELECT a || '/' || c FROM acct WHERE id = 1`, "10/2"},
+		{"new", `SELECT a::TEXT || '/' || c::TEXT || '/' || b FROM acct WHERE id = 4998`, "49980/9996/old"},
+		{"new", `SELECT a::TEXT || '/' || c::TEXT FROM acct WHERE id = 4997`, "40/9994"},
+		{"new", `SELECT a::TEXT || '/' || c::TEXT FROM acct WHERE id = 1`, "10/2"},
 		{"new", `SELECT count(*) FROM acct WHERE a IS NULL OR c IS NULL`, "0"},
 		{"new", `SELECT count(*) FROM acct WHERE a <> (SELECT o.a FROM public.acct o WHERE o.id = acct.id) * 10 AND id <> 4999`, "0"},
 	} {
