@@ -78,16 +78,25 @@ func (r *mongoReader) sort() bson.D {
 	return d
 }
 
+// pipeline is a pipeline source's stages, then a $match of filter, a
+// $sort by the key and a $limit, as asked.
+func (r *mongoReader) pipeline(filter bson.D, sorted bool, limit int64) bson.A {
+	p := append(bson.A{}, r.src.Pipeline...)
+	if len(filter) > 0 {
+		p = append(p, bson.D{{Key: "$match", Value: filter}})
+	}
+	if sorted {
+		p = append(p, bson.D{{Key: "$sort", Value: r.sort()}})
+	}
+	if limit > 0 {
+		p = append(p, bson.D{{Key: "$limit", Value: limit}})
+	}
+	return p
+}
+
 func (r *mongoReader) cursor(ctx context.Context, filter bson.D, sorted bool, batch int32) (*mongo.Cursor, error) {
 	if r.src.Pipeline != nil {
-		p := append(bson.A{}, r.src.Pipeline...)
-		if len(filter) > 0 {
-			p = append(p, bson.D{{Key: "$match", Value: filter}})
-		}
-		if sorted {
-			p = append(p, bson.D{{Key: "$sort", Value: r.sort()}})
-		}
-		return r.coll.Aggregate(ctx, p, options.Aggregate().SetBatchSize(batch))
+		return r.coll.Aggregate(ctx, r.pipeline(filter, sorted, 0), options.Aggregate().SetBatchSize(batch))
 	}
 	f := r.findFilter(filter)
 	o := options.Find().SetBatchSize(batch)

@@ -214,17 +214,7 @@ func (r *mongoReader) firstKeyDoc(ctx context.Context, filter bson.D, sorted boo
 // removed _id.
 func (r *mongoReader) keyCursor(ctx context.Context, filter bson.D, sorted bool, limit int64, batch int32) (*mongo.Cursor, error) {
 	if r.src.Pipeline != nil {
-		p := append(bson.A{}, r.src.Pipeline...)
-		if len(filter) > 0 {
-			p = append(p, bson.D{{Key: "$match", Value: filter}})
-		}
-		if sorted {
-			p = append(p, bson.D{{Key: "$sort", Value: r.sort()}})
-		}
-		if limit > 0 {
-			p = append(p, bson.D{{Key: "$limit", Value: limit}})
-		}
-		return r.coll.Aggregate(ctx, p, options.Aggregate().SetBatchSize(batch))
+		return r.coll.Aggregate(ctx, r.pipeline(filter, sorted, limit), options.Aggregate().SetBatchSize(batch))
 	}
 	o := options.Find().SetBatchSize(batch).SetProjection(r.keyProjection())
 	if sorted {
