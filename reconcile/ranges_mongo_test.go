@@ -273,13 +273,21 @@ func TestMongoLeftSourceRanges(t *testing.T) {
 			mg, pg := env.MongoDB(t), env.PostgresDB(t)
 			left, _ := sides(n, nil)
 			writeMongo(t, mg, "a", k, left)
-			rules := rangeRules(t, mongoSource("a", mg, "a", k.spec), pgSource("b", pg, "b", k.spec))
-			inj := boundaryBreaks(cutJs(t, readerOf(t, rules, "a"), k, 8, 2*n), n)
-			_, right := sides(n, inj)
-			writePG(t, pg, "b", k, right)
-			checkRanges(t, rules, k, inj, left, right, CheckOptions{NoState: true})
+			checkAgainstPostgres(t, mongoSource("a", mg, "a", k.spec), pg, k, n, left)
 		})
 	}
+}
+
+// checkAgainstPostgres compares the MongoDB left source a (src, holding
+// left) with a PostgreSQL table b of the same rows and breaks on both sides
+// of the cuts of 8 ranges.
+func checkAgainstPostgres(t *testing.T, src, pg string, k keyKind, n int, left []keyRow) {
+	t.Helper()
+	rules := rangeRules(t, src, pgSource("b", pg, "b", k.spec))
+	inj := boundaryBreaks(cutJs(t, readerOf(t, rules, "a"), k, 8, 2*n), n)
+	_, right := sides(n, inj)
+	writePG(t, pg, "b", k, right)
+	checkRanges(t, rules, k, inj, left, right, CheckOptions{NoState: true})
 }
 
 // The other way round: ranges cut on a PostgreSQL left source apply to a

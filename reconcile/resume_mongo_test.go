@@ -33,11 +33,7 @@ func TestMongoPipelineSourceRanges(t *testing.T) {
     key: "_id:int"
     batch: 100
 `
-	rules := rangeRules(t, src, pgSource("b", pg, "b", k.spec))
-	inj := boundaryBreaks(cutJs(t, readerOf(t, rules, "a"), k, 8, 2*n), n)
-	_, right := sides(n, inj)
-	writePG(t, pg, "b", k, right)
-	checkRanges(t, rules, k, inj, left, right, CheckOptions{NoState: true})
+	checkAgainstPostgres(t, src, pg, k, n, left)
 }
 
 // A killed run over a MongoDB left source resumes from its per-range
