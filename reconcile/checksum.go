@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -34,31 +33,13 @@ func checksumRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range
 		return nil, false, nil
 	}
 	var sums [2]rangeSum
-	var errs [2]error
-	var wg sync.WaitGroup
-	for i, side := range []struct {
-		r    *sqlReader
-		cols func(*Field) string
-	}{{lr.(*sqlReader), func(f *Field) string { return f.Left }}, {rr.(*sqlReader), func(f *Field) string { return f.Right }}} {
-		if lr.(*sqlReader).db == rr.(*sqlReader).db {
-			// one database: the worker's one snapshot transaction, in turn
-			sums[i], errs[i] = side.r.checksum(ctx, inv, i == 0, rng)
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sums[i], errs[i] = side.r.checksum(ctx, inv, i == 0, rng)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	if sums[0] != sums[1] {
-		return nil, false, nil
+	err := bothSides(lr.(*sqlReader), rr.(*sqlReader), func(r *sqlReader, i int) error {
+		var err error
+		sums[i], err = r.checksum(ctx, inv, i == 0, rng)
+		return err
+	})
+	if err != nil || sums[0] != sums[1] {
+		return nil, false, err
 	}
 	return &rangeResult{LeftRows: sums[0].count, RightRows: sums[1].count}, true, nil
 }
