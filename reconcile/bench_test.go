@@ -50,8 +50,9 @@ invariants:
 `
 
 // BenchmarkReconcileOrdersPayments: full compare rate against COPY of both
-// sides (the ceiling), with 4 workers (the default) and with 1 and 2, then
-// 100 differences with range checksums, and peak Go heap.
+// sides (the ceiling), with 4 workers (the default) and with 1 and 2; range
+// checksums with no difference; then 100 differences, by the full compare
+// and with range checksums; peak Go heap.
 func BenchmarkReconcileOrdersPayments(b *testing.B) {
 	n := benchRows(b)
 	ordersURL, paymentsURL := env.PostgresDB(b), env.PostgresDB(b)
@@ -74,6 +75,8 @@ func BenchmarkReconcileOrdersPayments(b *testing.B) {
 		d, _ := benchCheck(b, rules, CheckOptions{Workers: w, NoChecksums: true, NoState: true}, 0)
 		b.ReportMetric(copyDur.Seconds()/d.Seconds()*100, fmt.Sprintf("%%-of-copy-%dworker", w))
 	}
+	same, _ := benchCheck(b, rules, CheckOptions{Workers: 4, NoState: true}, 0)
+	b.ReportMetric(same.Seconds(), "checksum-nodiff-s")
 	benchServerCPU(b, rules, n)
 	benchLoad(b, paymentsURL, `UPDATE payments SET amount = amount + 1 WHERE order_id IN (SELECT (i * 7919) % `+fmt.Sprint(n)+` + 1 FROM generate_series(1, 100) i)`)
 	fullDiff, _ := benchCheck(b, rules, CheckOptions{Workers: 4, NoChecksums: true, NoState: true}, 100)
