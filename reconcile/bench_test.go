@@ -160,9 +160,12 @@ func benchCheck(b *testing.B, rules *Rules, opts CheckOptions, wantBreaks int) (
 	if len(rep.Breaks) != wantBreaks {
 		b.Fatalf("%d breaks, want %d", len(rep.Breaks), wantBreaks)
 	}
-	skipped := 0
+	skipped, ranges := 0, 0
 	for _, c := range rep.Counts {
-		skipped += c.RangesSkipped
+		skipped, ranges = skipped+c.RangesSkipped, ranges+c.Ranges
+	}
+	if !opts.NoChecksums && wantBreaks == 0 && skipped != ranges {
+		b.Fatalf("no difference, but only %d of %d ranges equal by checksum", skipped, ranges)
 	}
 	b.Logf("check (checksums %v, %d workers): %v (tidemark CPU %v), %d rows, %d breaks, %d ranges equal by checksum, peak heap %d MB",
 		!opts.NoChecksums, opts.Workers, d.Round(time.Millisecond), cpu.Round(time.Millisecond), rep.RowsCompared(), len(rep.Breaks), skipped, peak>>20)
