@@ -199,18 +199,22 @@ func fieldSQL(f *Field, c, unit string, oid uint32) (hashPart, error) {
 	case FieldTimestamp:
 		return timestampSQL(f, c, oid, tol)
 	case FieldUUID:
-		return hashPart{"lower((" + c + `)::text) COLLATE "C"`, hashText}, nil
+		return hashPart{"lower((" + c + `)::text COLLATE "C")`, hashText}, nil
 	case FieldBool:
 		return hashPart{"(" + c + ")::boolean::int::int8", hashInt8}, nil
 	}
-	e := "(" + c + ")::text"
+	// COLLATE "C": bytes compared and hashed as they are, and lower() folds
+	// ASCII only. SQL then never folds more than Go does (a Turkish
+	// collation's lower('I') is 'ı', Go's is 'i'), so values equal in
+	// SQL are equal in Go; ones only Go folds are streamed and compared.
+	e := "(" + c + `)::text COLLATE "C"`
 	if f.Trim {
-		e = "btrim(" + e + ")"
+		e = "btrim(" + e + ")" // spaces only: a subset of Go's TrimSpace
 	}
 	if f.IgnoreCase {
 		e = "lower(" + e + ")"
 	}
-	return hashPart{e + ` COLLATE "C"`, hashText}, nil
+	return hashPart{e, hashText}, nil
 }
 
 // timestampSQL: a timestamp kept whole (no precision, no tolerance) is

@@ -13,11 +13,11 @@ import (
 const checksumRules = `sources:
   l:
     database: ${CS_LEFT}
-    sql: SELECT id, cents, note, at, flag, u, a, b FROM t
+    sql: SELECT id, cents, note, at, flag, u, a, b, name FROM t
     key: [id:int]
   r:
     database: ${CS_RIGHT}
-    sql: SELECT id, amount, note, at, flag, u, a, b FROM t
+    sql: SELECT id, amount, note, at, flag, u, a, b, name FROM t
     key: [id:int]
 invariants:
   - name: rows
@@ -32,6 +32,7 @@ invariants:
         - {name: u, type: uuid}
         - {name: a, type: int}
         - {name: b, type: int}
+        - {name: name, case: insensitive}
 `
 
 // The range checksums over different column types: data equal after
@@ -39,13 +40,15 @@ invariants:
 // difference a weaker hash would hide is found.
 func TestChecksumsTellExactlyWhatDiffers(t *testing.T) {
 	left, right := env.PostgresDB(t), env.PostgresDB(t)
-	execAll(t, left, `CREATE TABLE t (id bigint PRIMARY KEY, cents bigint, note text, at timestamptz, flag boolean, u uuid, a int, b int)`,
+	execAll(t, left, `CREATE TABLE t (id bigint PRIMARY KEY, cents bigint, note text, at timestamptz, flag boolean, u uuid, a int, b int,
+			name text COLLATE "tr-TR-x-icu")`,
 		`INSERT INTO t SELECT i, 100 * i + 5, 'note ' || i, '2026-03-29 00:30:00+00'::timestamptz + i * interval '1 minute', i % 2 = 0,
-			md5(i::text)::uuid, i, -i FROM generate_series(1, 2000) i`)
+			md5(i::text)::uuid, i, -i, 'Name ' || i FROM generate_series(1, 2000) i`)
 	execAll(t, right, `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`,
-		`CREATE TABLE t (id int PRIMARY KEY, amount numeric(12,2), note varchar COLLATE ci, at timestamp, flag boolean, u text, a bigint, b bigint)`,
+		`CREATE TABLE t (id int PRIMARY KEY, amount numeric(12,2), note varchar COLLATE ci, at timestamp, flag boolean, u text, a bigint, b bigint,
+			name text COLLATE "tr-TR-x-icu")`,
 		`INSERT INTO t SELECT i, i + 0.05, 'note ' || i, ('2026-03-29 00:30:00+00'::timestamptz + i * interval '1 minute') AT TIME ZONE 'Europe/Paris',
-			i % 2 = 0, upper(md5(i::text)::uuid::text), i, -i FROM generate_series(1, 2000) i`)
+			i % 2 = 0, upper(md5(i::text)::uuid::text), i, -i, 'NAME ' || i FROM generate_series(1, 2000) i`)
 	t.Setenv("CS_LEFT", left)
 	t.Setenv("CS_RIGHT", right)
 	rules, err := ParseRules(strings.NewReader(checksumRules), "checksum.yaml")
@@ -54,7 +57,7 @@ func TestChecksumsTellExactlyWhatDiffers(t *testing.T) {
 	}
 	check := func(want ...int) {
 		t.Helper()
-		rep, err := Check(context.Background(), rules, CheckOptions{Workers: 2, Ranges: 8, NoState: true})
+		rep, err := Check(context.Background(), rules, CheckOptions{Workers: 2, Ranges: 16, NoState: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,8 +85,8 @@ func TestChecksumsTellExactlyWhatDiffers(t *testing.T) {
 		}
 	}
 	check()
-	// The same NULLs on both sides, each row in a different one of the 8
-	// ranges of about 250 rows.
+	// The same NULLs on both sides, each row in a different one of the 16
+	// ranges of about 125 rows.
 	for _, u := range []string{`UPDATE t SET note = NULL, flag = NULL, at = NULL, a = NULL WHERE id IN (100, 300, 550, 800)`,
 		`UPDATE t SET u = NULL WHERE id = 1300`} {
 		execAll(t, left, u)
@@ -104,5 +107,8 @@ func TestChecksumsTellExactlyWhatDiffers(t *testing.T) {
 		`UPDATE t SET note = 'NOTE 1600' WHERE id = 1600`,                                                      // equal under the column's case-insensitive collation
 		`UPDATE t SET amount = amount + 0.01 WHERE id = 1800`,                                                  // one cent
 		`UPDATE t SET at = at + interval '1 microsecond' WHERE id = 1900`)                                      // one microsecond
-	check(100, 300, 550, 800, 1100, 1351, 1352, 1600, 1800, 1900)
+	// A Turkish collation lowers 'I' to 'ı', Go to 'i': alone in its range.
+	execAll(t, left, `UPDATE t SET name = 'I' WHERE id = 200`)
+	execAll(t, right, `UPDATE t SET name = 'ı' WHERE id = 200`)
+	check(100, 200, 300, 550, 800, 1100, 1351, 1352, 1600, 1800, 1900)
 }
