@@ -180,22 +180,17 @@ func fieldSQL(f *Field, c, unit string, oid uint32) (hashPart, error) {
 		}
 		return hashPart{n, hashInt8}
 	}
-	isInt := oid == pgtype.Int8OID || oid == pgtype.Int4OID || oid == pgtype.Int2OID
 	switch f.Type {
 	case FieldInt, FieldDecimal, FieldMoney:
 		scale := 0
 		if f.Type == FieldDecimal || f.Type == FieldMoney && unit == "major" {
 			scale = f.Scale
 		}
-		switch {
-		case isInt && scale == 0:
-			return bucket(c + "::int8"), nil
-		case isInt:
-			return bucket(fmt.Sprintf("%s::int8 * %d", c, int64(math.Pow10(scale)))), nil
-		case scale == 0:
-			return bucket(c + "::numeric::int8"), nil
+		n, ok := numberSQL(c, oid, scale)
+		if !ok {
+			return hashPart{"(" + c + `)::text COLLATE "C"`, hashText}, nil
 		}
-		return bucket(fmt.Sprintf("(%s::numeric * 1e%d)::int8", c, scale)), nil
+		return bucket(n), nil
 	case FieldTimestamp:
 		return timestampSQL(f, c, oid, tol)
 	case FieldUUID:
@@ -215,6 +210,35 @@ func fieldSQL(f *Field, c, unit string, oid uint32) (hashPart, error) {
 		e = "lower(" + e + ")"
 	}
 	return hashPart{e, hashText}, nil
+}
+
+// numberSQL is the int8 of column c in units of 10^-scale, rounded half
+// away from zero as Go does; ok is false for a column that is not a
+// number (its text is hashed then: equal text is an equal number, other
+// text is streamed and compared in Go). A value Go cannot normalise (NaN,
+// an infinity, beyond int8) hashes as a random number, so its range
+// differs and is streamed, where Go reports it; a float goes through its
+// shortest exact text (its ::numeric cast keeps 15 digits, coarser than
+// Go).
+func numberSQL(c string, oid uint32, scale int) (string, bool) {
+	pow := int64(math.Pow10(scale))
+	lim := fmt.Sprintf("%d", int64(9e18)/pow)
+	var n string
+	switch oid {
+	case pgtype.Int8OID, pgtype.Int4OID, pgtype.Int2OID:
+		if scale == 0 {
+			return c + "::int8", true
+		}
+		n = fmt.Sprintf("%s::int8 * %d", c, pow)
+	case pgtype.NumericOID:
+		n = fmt.Sprintf("(%s * %d)::int8", c, pow)
+	case pgtype.Float8OID, pgtype.Float4OID:
+		n = fmt.Sprintf("((%s)::text::numeric * %d)::int8", c, pow)
+	default:
+		return "", false
+	}
+	// NOT BETWEEN is NULL for NULL, which then stays NULL
+	return fmt.Sprintf("CASE WHEN %s NOT BETWEEN -%s AND %s THEN (random() * 9e18)::int8 ELSE %s END", c, lim, lim, n), true
 }
 
 // timestampSQL: a timestamp kept whole (no precision, no tolerance) is
