@@ -91,22 +91,28 @@ func encodeRows(ctx context.Context, q querier, src *Source, fields []*Field, le
 	return rowEncoding{norm: normalisedSelect(parts), h0: rowHash(parts, 0), h1: rowHash(parts, 1)}, nil
 }
 
-// columnTypes returns the type OID of each column of the source's SELECT.
-func columnTypes(ctx context.Context, q querier, src *Source) (map[string]uint32, error) {
+// colType is a result column's type OID and modifier.
+type colType struct {
+	oid    uint32
+	typmod int32
+}
+
+// columnTypes returns the type of each column of the source's SELECT.
+func columnTypes(ctx context.Context, q querier, src *Source) (map[string]colType, error) {
 	rows, err := q.Query(ctx, "SELECT * FROM ("+src.SQL+") AS "+srcAlias+" LIMIT 0")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]uint32{}
+	out := map[string]colType{}
 	for _, fd := range rows.FieldDescriptions() {
-		out[fd.Name] = fd.DataTypeOID
+		out[fd.Name] = colType{fd.DataTypeOID, fd.TypeModifier}
 	}
 	return out, rows.Err()
 }
 
 // rowParts returns the SQL expressions of a row's key and normalised fields.
-func rowParts(src *Source, fields []*Field, left bool, types map[string]uint32) ([]hashPart, error) {
+func rowParts(src *Source, fields []*Field, left bool, types map[string]colType) ([]hashPart, error) {
 	d := sqlDialect{engine: dburl.Postgres}
 	var parts []hashPart
 	for _, k := range src.Key {
@@ -124,11 +130,11 @@ func rowParts(src *Source, fields []*Field, left bool, types map[string]uint32) 
 		if left {
 			col, unit = f.Left, f.LeftUnit
 		}
-		oid, ok := types[col]
+		typ, ok := types[col]
 		if !ok {
 			return nil, fmt.Errorf("no column %q", col)
 		}
-		p, err := fieldSQL(f, srcAlias+"."+pgx.Identifier{col}.Sanitize(), unit, oid)
+		p, err := fieldSQL(f, srcAlias+"."+pgx.Identifier{col}.Sanitize(), unit, typ)
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +178,7 @@ func (p hashPart) placeholder() string {
 
 // fieldSQL normalises a field in SQL as normalizeValue does in Go,
 // bucketed by the tolerance.
-func fieldSQL(f *Field, c, unit string, oid uint32) (hashPart, error) {
+func fieldSQL(f *Field, c, unit string, typ colType) (hashPart, error) {
 	tol := tolerance(f)
 	bucket := func(n string) hashPart {
 		if tol > 0 {
@@ -186,13 +192,13 @@ func fieldSQL(f *Field, c, unit string, oid uint32) (hashPart, error) {
 		if f.Type == FieldDecimal || f.Type == FieldMoney && unit == "major" {
 			scale = f.Scale
 		}
-		n, ok := numberSQL(c, oid, scale)
+		n, ok := numberSQL(c, typ, scale)
 		if !ok {
 			return hashPart{"(" + c + `)::text COLLATE "C"`, hashText}, nil
 		}
 		return bucket(n), nil
 	case FieldTimestamp:
-		return timestampSQL(f, c, oid, tol)
+		return timestampSQL(f, c, typ.oid, tol)
 	case FieldUUID:
 		return hashPart{"lower((" + c + `)::text COLLATE "C")`, hashText}, nil
 	case FieldBool:
@@ -220,11 +226,11 @@ func fieldSQL(f *Field, c, unit string, oid uint32) (hashPart, error) {
 // differs and is streamed, where Go reports it; a float goes through its
 // shortest exact text (its ::numeric cast keeps 15 digits, coarser than
 // Go).
-func numberSQL(c string, oid uint32, scale int) (string, bool) {
+func numberSQL(c string, typ colType, scale int) (string, bool) {
 	pow := int64(math.Pow10(scale))
 	lim := fmt.Sprintf("%d", int64(9e18)/pow)
 	var n string
-	switch oid {
+	switch typ.oid {
 	case pgtype.Int8OID, pgtype.Int4OID, pgtype.Int2OID:
 		if scale == 0 {
 			return c + "::int8", true
@@ -232,6 +238,10 @@ func numberSQL(c string, oid uint32, scale int) (string, bool) {
 		n = fmt.Sprintf("%s::int8 * %d", c, pow)
 	case pgtype.NumericOID:
 		n = fmt.Sprintf("(%s * %d)::int8", c, pow)
+		if p, s := numericPrecision(typ.typmod); p > 0 && p-s+scale <= 18 {
+			// numeric(p,s) holds less than 10^(p-s), and no infinity: only NaN
+			return fmt.Sprintf("CASE WHEN %s = 'NaN' THEN (random() * 9e18)::int8 ELSE %s END", c, n), true
+		}
 	case pgtype.Float8OID, pgtype.Float4OID:
 		n = fmt.Sprintf("((%s)::text::numeric * %d)::int8", c, pow)
 	default:
@@ -239,6 +249,16 @@ func numberSQL(c string, oid uint32, scale int) (string, bool) {
 	}
 	// NOT BETWEEN is NULL for NULL, which then stays NULL
 	return fmt.Sprintf("CASE WHEN %s NOT BETWEEN -%s AND %s THEN (random() * 9e18)::int8 ELSE %s END", c, lim, lim, n), true
+}
+
+// numericPrecision is the precision and scale of a numeric type modifier
+// (0, 0 when unconstrained).
+func numericPrecision(typmod int32) (p, s int) {
+	if typmod < 4 {
+		return 0, 0
+	}
+	m := typmod - 4
+	return int(m>>16) & 0xffff, int(m) & 0xffff
 }
 
 // timestampSQL: a timestamp kept whole (no precision, no tolerance) is
