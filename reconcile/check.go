@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -254,6 +255,10 @@ func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reade
 // and streams those that differ.
 func (c *checker) compareBuckets(ctx context.Context, inv *Invariant, lr, rr *sqlReader, rng Range) (*rangeResult, int, error) {
 	differ, left, right, err := bucketRange(ctx, inv, lr, rr, rng)
+	if errors.Is(err, errNoSQLHash) {
+		res, err := mergeRange(ctx, inv, lr, rr, rng)
+		return res, 0, err
+	}
 	if err != nil {
 		return nil, 0, err
 	}

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -38,6 +39,9 @@ func checksumRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range
 		sums[i], err = r.checksum(ctx, inv, i == 0, rng)
 		return err
 	})
+	if errors.Is(err, errNoSQLHash) {
+		return nil, false, nil // streamed
+	}
 	if err != nil || sums[0] != sums[1] {
 		return nil, false, err
 	}

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -35,6 +36,11 @@ type rowEncoding struct {
 	h0, h1 string
 }
 
+// errNoSQLHash: a field's column is not of a type whose normalisation SQL
+// does exactly as Go does (a number, boolean or timestamp held as text,
+// say): the invariant's ranges are streamed and compared in Go.
+var errNoSQLHash = errors.New("no checksum in SQL")
+
 // sums is the select list of the two hash sums, as text.
 func (e rowEncoding) sums() string {
 	return "coalesce(sum(" + e.h0 + "), 0)::text, coalesce(sum(" + e.h1 + "), 0)::text"
@@ -60,17 +66,20 @@ func (r *sqlReader) encoding(ctx context.Context, tx pgx.Tx, inv *Invariant, lef
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.enc[inv.Name]; ok {
+		if e.norm == "" {
+			return e, errNoSQLHash
+		}
 		return e, nil
 	}
 	e, err := encodeRows(ctx, tx, r.src, inv.Fields, left)
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoSQLHash) {
 		return rowEncoding{}, err
 	}
 	if r.enc == nil {
 		r.enc = map[string]rowEncoding{}
 	}
-	r.enc[inv.Name] = e
-	return e, nil
+	r.enc[inv.Name] = e // empty with errNoSQLHash
+	return e, err
 }
 
 // querier runs a query (a pgx.Tx, a *pgx.Conn).
@@ -194,15 +203,18 @@ func fieldSQL(f *Field, c, unit string, typ colType) (hashPart, error) {
 		}
 		n, ok := numberSQL(c, typ, scale)
 		if !ok {
-			return hashPart{"(" + c + `)::text COLLATE "C"`, hashText}, nil
+			return hashPart{}, fmt.Errorf("field %s: %w", f.Name, errNoSQLHash)
 		}
 		return bucket(n), nil
 	case FieldTimestamp:
 		return timestampSQL(f, c, typ.oid, tol)
 	case FieldUUID:
-		return hashPart{"lower((" + c + `)::text COLLATE "C")`, hashText}, nil
+		return uuidSQL(f, c, typ)
 	case FieldBool:
-		return hashPart{"(" + c + ")::boolean::int::int8", hashInt8}, nil
+		if typ.oid != pgtype.BoolOID {
+			return hashPart{}, fmt.Errorf("field %s: %w", f.Name, errNoSQLHash)
+		}
+		return hashPart{"(" + c + ")::int::int8", hashInt8}, nil
 	}
 	// COLLATE "C": bytes compared and hashed as they are, and lower() folds
 	// ASCII only. SQL then never folds more than Go does (a Turkish
@@ -218,10 +230,23 @@ func fieldSQL(f *Field, c, unit string, typ colType) (hashPart, error) {
 	return hashPart{e, hashText}, nil
 }
 
+// uuidSQL: a uuid column's canonical text; a text column's value in
+// lower case when it is a canonical uuid, else a random text (Go reports
+// what it cannot parse, so its range must be streamed).
+func uuidSQL(f *Field, c string, typ colType) (hashPart, error) {
+	switch typ.oid {
+	case pgtype.UUIDOID:
+		return hashPart{"(" + c + `)::text COLLATE "C"`, hashText}, nil
+	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID:
+		return hashPart{fmt.Sprintf(`CASE WHEN %[1]s !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' `+
+			`THEN random()::text ELSE lower(%[1]s::text COLLATE "C") END`, c), hashText}, nil
+	}
+	return hashPart{}, fmt.Errorf("field %s: %w", f.Name, errNoSQLHash)
+}
+
 // numberSQL is the int8 of column c in units of 10^-scale, rounded half
 // away from zero as Go does; ok is false for a column that is not a
-// number (its text is hashed then: equal text is an equal number, other
-// text is streamed and compared in Go). A value Go cannot normalise (NaN,
+// number. A value Go cannot normalise (NaN,
 // an infinity, beyond int8) hashes as a random number, so its range
 // differs and is streamed, where Go reports it; a float goes through its
 // shortest exact text (its ::numeric cast keeps 15 digits, coarser than
@@ -271,7 +296,7 @@ func timestampSQL(f *Field, c string, oid uint32, tol int64) (hashPart, error) {
 		ts = fmt.Sprintf("(%s AT TIME ZONE %s)", c, quoteLiteral(f.TimeZone.String()))
 	case pgtype.TimestamptzOID:
 	default:
-		return hashPart{}, fmt.Errorf("timestamp field %s is not a timestamp column", f.Name)
+		return hashPart{}, fmt.Errorf("field %s: %w", f.Name, errNoSQLHash)
 	}
 	if tol == 0 && f.Precision.Microseconds() <= 1 {
 		return hashPart{"(" + ts + " AT TIME ZONE 'UTC')", hashTimestamp}, nil

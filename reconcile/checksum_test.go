@@ -128,3 +128,60 @@ func TestChecksumsTellExactlyWhatDiffers(t *testing.T) {
 	}
 	check("equal again")
 }
+
+const textColumnRules = `sources:
+  l:
+    database: ${CS_LEFT}
+    sql: SELECT * FROM t
+    key: [id:int]
+  r:
+    database: ${CS_RIGHT}
+    sql: SELECT * FROM t
+    key: [id:int]
+invariants:
+  - {name: flag, match: {left: l, right: r, fields: [{name: flag, type: bool}]}}
+  - {name: amount, match: {left: l, right: r, fields: [{name: amount, type: decimal, scale: 2}]}}
+  - {name: at, match: {left: l, right: r, fields: [{name: at, type: timestamp}]}}
+  - {name: u, match: {left: l, right: r, fields: [{name: u, type: uuid}]}}
+  - {name: flag2, match: {left: l, right: r, fields: [{name: flag2, type: bool}]}}
+  - {name: amount2, match: {left: l, right: r, fields: [{name: amount2, type: decimal, scale: 2}]}}
+  - {name: u2, match: {left: l, right: r, fields: [{name: u2, type: uuid}]}}
+`
+
+// Numbers, booleans, timestamps and uuids held as text: SQL cannot
+// normalise them as Go does (Go reports "yes", "abc" or "xyz" as values it
+// cannot read, even when both sides hold the same text), so their ranges
+// are streamed: the findings are those of --no-checksums, and nothing
+// fails. One field per invariant, so that each is checked alone.
+func TestChecksumsStreamWhatSQLCannotNormalise(t *testing.T) {
+	left, right := env.PostgresDB(t), env.PostgresDB(t)
+	const both = `'false', '1.50', upper(md5(i::text)::uuid::text) FROM generate_series(1, 400) i`
+	execAll(t, left, `CREATE TABLE t (id bigint PRIMARY KEY, flag text, amount text, at text, u text, flag2 text, amount2 text, u2 text)`,
+		`INSERT INTO t SELECT i, 'true', (i + 0.5)::text, '2026-01-01T00:00:00Z', upper(md5(i::text)::uuid::text), `+both,
+		`UPDATE t SET flag = 'yes' WHERE id = 50`, `UPDATE t SET amount = 'abc' WHERE id = 150`, `UPDATE t SET u = 'xyz' WHERE id = 250`)
+	execAll(t, right, `CREATE TABLE t (id bigint PRIMARY KEY, flag boolean, amount numeric(12,2), at timestamptz, u uuid, flag2 text, amount2 text, u2 text)`,
+		`INSERT INTO t SELECT i, true, i + 0.5, '2026-01-01T00:00:00Z', md5(i::text)::uuid, `+both)
+	for _, u := range []string{left, right} { // the same text on both sides, which Go cannot read
+		execAll(t, u, `UPDATE t SET flag2 = 'no' WHERE id = 350`, `UPDATE t SET amount2 = 'abc' WHERE id = 360`,
+			`UPDATE t SET u2 = 'xyz' WHERE id = 370`)
+	}
+	t.Setenv("CS_LEFT", left)
+	t.Setenv("CS_RIGHT", right)
+	rules, err := ParseRules(strings.NewReader(textColumnRules), "text.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sets [2][]string
+	for i, noChecksums := range []bool{true, false} {
+		rep, err := Check(context.Background(), rules, CheckOptions{Workers: 2, Ranges: 4, NoState: true, NoChecksums: noChecksums})
+		if err != nil {
+			t.Fatalf("checksums %v: %v", !noChecksums, err)
+		}
+		sets[i] = findingSet(rep)
+		slices.Sort(sets[i])
+	}
+	want := []string{"amount/mismatch/150", "amount2/mismatch/360", "flag/mismatch/50", "flag2/mismatch/350", "u/mismatch/250", "u2/mismatch/370"}
+	if !slices.Equal(sets[0], want) || !slices.Equal(sets[1], want) {
+		t.Errorf("findings without checksums %q, with %q, want %q", sets[0], sets[1], want)
+	}
+}
