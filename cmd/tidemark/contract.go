@@ -47,17 +47,29 @@ func (a *app) ecFinishPhase(ctx context.Context, f *ecFlags, verb string,
 	if u.Engine == dburl.Mongo {
 		return mongo(ctx, u)
 	}
-	pool, err := a.ecPool(ctx, u)
+	pool, opts, err := a.ecConnect(ctx, u, f)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	opts := f.options(a)
-	if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
-		return err
-	}
 	res, err := run(ctx, pool, opts)
 	return a.ecFinish(res, err, verb)
+}
+
+// ecConnect opens a pool on a PostgreSQL or CockroachDB URL and returns the
+// options of the shared flags with that server's dialect (expand, contract
+// and rollback); the caller closes the pool.
+func (a *app) ecConnect(ctx context.Context, u *dburl.URL, f *ecFlags) (*pgxpool.Pool, expandcontract.Options, error) {
+	pool, err := a.ecPool(ctx, u)
+	if err != nil {
+		return nil, expandcontract.Options{}, err
+	}
+	opts := f.options(a)
+	if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
+		pool.Close()
+		return nil, opts, err
+	}
+	return pool, opts, nil
 }
 
 // ecFinish renders the result of contract or rollback. A failed drain check

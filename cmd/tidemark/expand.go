@@ -57,15 +57,11 @@ func (a *app) runExpand(cmd *cobra.Command, f *expandFlags, files []string) erro
 		}
 		migs = append(migs, m)
 	}
-	pool, err := a.ecPool(ctx, u)
+	pool, opts, err := a.ecConnect(ctx, u, &f.ecFlags)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	opts := f.options(a)
-	if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
-		return err
-	}
 	opts.Verify, opts.TargetBatch, opts.MaxRate, opts.MaxReplicationLag = f.verify, f.batchTarget, f.maxRate, f.maxLag
 	if f.plan {
 		plan, err := expandcontract.PlanExpand(ctx, pool, migs, opts)
