@@ -22,7 +22,8 @@ type CheckOptions struct {
 	Workers int
 	// Ranges is how many key ranges each invariant is cut into (default
 	// 8 per worker, or one per 500 rows, in groups of 20, when ranges are
-	// checksummed; 1 when a source cannot read ranges).
+	// checksummed; 1 when the left source gives no cuts: a MongoDB key
+	// column holding more than one type, an empty collection).
 	Ranges int
 	// Checksums compares key-range checksums first (inside the databases)
 	// when both sources are SQL, streaming only ranges that differ.
@@ -141,44 +142,15 @@ func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
 		counts.RangesResumed++
 	}
 	c.opts.Logger.Info("checking invariant", "invariant", inv.Name, "kind", inv.Kind, "ranges", len(ranges), "resumed", len(done))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	work := make(chan int)
-	errs := make(chan error, c.opts.Workers)
-	var wg sync.WaitGroup
-	for w := 0; w < c.opts.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, end := withSession(ctx)
-			defer end()
-			for i := range work {
-				if err := c.checkRange(ctx, inv, lr, rr, i, ranges[i], counts); err != nil {
-					errs <- err
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-feed:
+	var todo []int
 	for i := range ranges {
-		if _, ok := done[i]; ok {
-			continue
-		}
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
+		if _, ok := done[i]; !ok {
+			todo = append(todo, i)
 		}
 	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	return ctx.Err()
+	return inWorkers(ctx, c.opts.Workers, todo, func(ctx context.Context, i int) error {
+		return c.checkRange(ctx, inv, lr, rr, i, ranges[i], counts)
+	})
 }
 
 func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader, i int, rng Range, counts *Counts) error {

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -63,46 +62,23 @@ type recheckResult struct {
 // recheckEach re-checks the suspects with the run's worker count.
 func (c *checker) recheckEach(ctx context.Context, byName map[string]*Invariant, readers map[string]reader) ([]recheckResult, error) {
 	results := make([]recheckResult, len(c.sus))
-	next := make(chan int)
-	errs := make(chan error, c.opts.Workers)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	for w := 0; w < c.opts.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				s := c.sus[i]
-				inv := byName[s.Invariant]
-				if inv == nil {
-					continue
-				}
-				b, broken, err := recheck(ctx, inv, readers, s)
-				if err != nil {
-					errs <- fmt.Errorf("re-check %s %s: %w", inv.Name, keyString(s.Key), err)
-					cancel()
-					return
-				}
-				results[i] = recheckResult{b, broken}
-			}
-		}()
-	}
-feed:
-	for i := range c.sus {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	var todo []int
+	for i, s := range c.sus {
+		if byName[s.Invariant] != nil {
+			todo = append(todo, i)
 		}
 	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, err
-	}
-	return results, ctx.Err()
+	err := inWorkers(ctx, c.opts.Workers, todo, func(ctx context.Context, i int) error {
+		s := c.sus[i]
+		inv := byName[s.Invariant]
+		b, broken, err := recheck(ctx, inv, readers, s)
+		if err != nil {
+			return fmt.Errorf("re-check %s %s: %w", inv.Name, keyString(s.Key), err)
+		}
+		results[i] = recheckResult{b, broken}
+		return nil
+	})
+	return results, err
 }
 
 // recheck evaluates one suspect's key on the current data.
