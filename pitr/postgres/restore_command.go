@@ -14,31 +14,28 @@ import (
 	"github.com/tidemark/tidemark/pitr"
 )
 
-// fillFunc fills a new, empty data directory with the base backup. It
-// returns the external command's run when one did the work.
-type fillFunc func(ctx context.Context, dir string) (*pitr.CommandRun, error)
-
-// filler chooses how a restore fills its data directory: the restore
-// command (restoreTemplate), else tidemark's own copy of a pg_basebackup
-// backup.
-func filler(m *pitr.Manifest, archive, restoreCmd string) (fillFunc, error) {
+// fillSource is the restore command that will fill a new data directory
+// (restoreTemplate), or "" when tidemark copies a pg_basebackup backup
+// itself, which needs the WAL archive directory. It is decided before
+// anything is created, so a usage error leaves nothing behind.
+func fillSource(m *pitr.Manifest, archive, restoreCmd string) (string, error) {
 	tmpl, err := restoreTemplate(m, restoreCmd)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if tmpl != "" {
-		vars := restoreVars(m, archive)
-		return func(ctx context.Context, dir string) (*pitr.CommandRun, error) {
-			return runRestoreCommand(ctx, tmpl, vars, dir)
-		}, nil
+	if tmpl == "" && archive == "" {
+		return "", errkind.Usagef("the WAL archive directory is unknown (archive_command is not a plain cp): pass --archive-dir")
 	}
-	if archive == "" {
-		return nil, errkind.Usagef("the WAL archive directory is unknown (archive_command is not a plain cp): pass --archive-dir")
+	return tmpl, nil
+}
+
+// fillDir fills the new, empty data directory dir with the base backup: by
+// the restore command tmpl (whose run it returns), else by tidemark's copy.
+func fillDir(ctx context.Context, m *pitr.Manifest, tmpl, archive, dir string) (*pitr.CommandRun, error) {
+	if tmpl == "" {
+		return nil, copyBackup(ctx, m.BaseBackup, dir)
 	}
-	bb := m.BaseBackup
-	return func(ctx context.Context, dir string) (*pitr.CommandRun, error) {
-		return nil, copyBackup(ctx, bb, dir)
-	}, nil
+	return runRestoreCommand(ctx, pitr.ExpandTemplate(tmpl, restoreVars(m, archive, dir)), dir)
 }
 
 // restoreTemplate is the restore command to run: the one given, else the
@@ -73,10 +70,10 @@ func checkRestoreTemplate(tmpl string) error {
 	return nil
 }
 
-// restoreVars are the placeholders of a restore command; {dir} is added per run.
-func restoreVars(m *pitr.Manifest, archive string) map[string]string {
+// restoreVars are the placeholders of a restore command filling dir.
+func restoreVars(m *pitr.Manifest, archive, dir string) map[string]string {
 	bb := m.BaseBackup
-	return map[string]string{"label": m.Label, "backup_id": backupID(bb), "restore_point": m.Position.RestorePoint,
+	return map[string]string{"dir": dir, "label": m.Label, "backup_id": backupID(bb), "restore_point": m.Position.RestorePoint,
 		"archive_dir": archive, "backup_dir": bb.Dir + bb.Location}
 }
 
@@ -89,19 +86,16 @@ func backupID(bb *pitr.BaseBackup) string {
 	return bbID(bb)
 }
 
-// runRestoreCommand runs the restore template into dir (created empty and
-// given to the server's OS user first: pgBackRest wants it to exist). pitr.RunCommand fails on a non-zero
-// exit or error lines; its run (redacted) is returned either way.
-func runRestoreCommand(ctx context.Context, tmpl string, vars map[string]string, dir string) (*pitr.CommandRun, error) {
-	v := map[string]string{"dir": dir}
-	for k, x := range vars {
-		v[k] = x
-	}
+// runRestoreCommand runs the expanded restore command that fills dir
+// (created empty first: pgBackRest wants it to exist). pitr.RunCommand
+// fails on a non-zero exit or error lines; its run (redacted) is returned
+// either way.
+func runRestoreCommand(ctx context.Context, command, dir string) (*pitr.CommandRun, error) {
 	// owned by the server's OS user, so the tool may run as that user (sudo -u postgres ...)
 	if err := pgbin.Chown(dir); err != nil {
 		return nil, fmt.Errorf("chown %s: %w", dir, err)
 	}
-	run, err := pitr.RunCommand(ctx, pitr.ExpandTemplate(tmpl, v), nil)
+	run, err := pitr.RunCommand(ctx, command, nil)
 	if err != nil {
 		return run, fmt.Errorf("restore command failed: %w", err)
 	}
