@@ -23,13 +23,14 @@ func (p *Planner) addColumnSQL(table, phys, typ string, def *string, lateDefault
 	if def == nil {
 		return []string{add}, false
 	}
-	if lateDefault {
-		p.AfterSync(Action{ID: "default", Lock: "ACCESS EXCLUSIVE (brief, catalog only)",
-			SQL: []string{"ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def}})
-		return []string{add}, rewritesOnAdd(typ, def)
-	}
-	if rewritesOnAdd(typ, def) {
-		return []string{add, "ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def}, rewritesOnAdd(typ, def)
+	setDefault := "ALTER TABLE " + tbl + " ALTER COLUMN " + p.D.Quote(phys) + " SET DEFAULT " + *def
+	volatile = rewritesOnAdd(typ, def)
+	switch {
+	case lateDefault:
+		p.AfterSync(Action{ID: "default", Lock: "ACCESS EXCLUSIVE (brief, catalog only)", SQL: []string{setDefault}})
+		return []string{add}, volatile
+	case volatile:
+		return []string{add, setDefault}, true
 	}
 	return []string{add + " DEFAULT " + *def}, false
 }
