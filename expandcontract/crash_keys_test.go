@@ -1,12 +1,8 @@
 package expandcontract
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/tidemark/tidemark/fixtures/env"
 )
 
 const keyCrashSetup = `CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
@@ -26,13 +22,7 @@ operations:
 // checks that the same command again finishes the job.
 func TestCrashResumeKeys(t *testing.T) {
 	bin := buildCLI(t)
-	url := env.PostgresDB(t)
-	pool := newPool(t, url)
-	mustExec(t, pool, keyCrashSetup)
-	plan, err := PlanExpand(ctx(t), pool, []*Migration{mig(t, "m1", keyCrashMigration)}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := crashPlan(t, keyCrashSetup, keyCrashMigration)
 	var points []string
 	for _, a := range plan.Expand {
 		if strings.HasPrefix(a.ID, "keys/") {
@@ -53,28 +43,12 @@ func TestCrashResumeKeys(t *testing.T) {
 	if len(points) < 10 {
 		t.Fatalf("only %d crash points: %v", len(points), points)
 	}
-	for _, p := range points {
-		end := strings.SplitN(p, ":", 2)[0]
-		if end == "expand" {
-			t.Run(p+"/then-contract", func(t *testing.T) { keyCrashCase(t, bin, p, "contract") })
-			t.Run(p+"/then-rollback", func(t *testing.T) { keyCrashCase(t, bin, p, "rollback") })
-			continue
-		}
-		t.Run(p, func(t *testing.T) { keyCrashCase(t, bin, p, end) })
-	}
+	runCrashCases(t, points, func(t *testing.T, p, end string) { keyCrashCase(t, bin, p, end) })
 }
 
 func keyCrashCase(t *testing.T, bin, point, end string) {
 	t.Parallel()
-	url := env.PostgresDB(t)
-	mustExec(t, newPool(t, url), keyCrashSetup)
-	file := filepath.Join(t.TempDir(), "m1.yaml")
-	if err := os.WriteFile(file, []byte(keyCrashMigration), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := &crashRun{t: t, bin: bin, url: url}
-	h := &hooks{t: t, url: url, version: "public_m1", ctx: ctx(t)}
-	expandArgs := []string{"expand", file, "--batch-target", "1ms"}
+	r, h, expandArgs := newCrashCase(t, bin, keyCrashSetup, keyCrashMigration)
 	if strings.HasPrefix(point, "expand:") {
 		r.run(point, expandArgs...)
 		if end == "contract" {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,15 +87,40 @@ func (r *crashRun) run(crashAt string, args ...string) {
 	}
 }
 
-func crashPoints(t *testing.T) (expand, contract, rollback []string) {
+// crashPlan is the plan of migration (named m1) on a fresh database made by setup.
+func crashPlan(t *testing.T, setup, migration string) *Plan {
 	t.Helper()
-	url := env.PostgresDB(t)
-	pool := newPool(t, url)
-	mustExec(t, pool, crashSetup)
-	plan, err := PlanExpand(ctx(t), pool, []*Migration{mig(t, "m1", crashMigration)}, Options{})
+	pool := newPool(t, env.PostgresDB(t))
+	mustExec(t, pool, setup)
+	plan, err := PlanExpand(ctx(t), pool, []*Migration{mig(t, "m1", migration)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return plan
+}
+
+// runCrashCases runs run once per crash point: an expand crash twice, then
+// finished by contract and by rollback; a contract or rollback crash once,
+// finished by the same command. It returns the number of cases.
+func runCrashCases(t *testing.T, points []string, run func(t *testing.T, point, end string)) int {
+	n := 0
+	for _, p := range points {
+		end := strings.SplitN(p, ":", 2)[0]
+		if end == "expand" {
+			n += 2
+			t.Run(p+"/then-contract", func(t *testing.T) { run(t, p, "contract") })
+			t.Run(p+"/then-rollback", func(t *testing.T) { run(t, p, "rollback") })
+			continue
+		}
+		n++
+		t.Run(p, func(t *testing.T) { run(t, p, end) })
+	}
+	return n
+}
+
+func crashPoints(t *testing.T) (expand, contract, rollback []string) {
+	t.Helper()
+	plan := crashPlan(t, crashSetup, crashMigration)
 	// after each action; inside the backfill after batches; and where an
 	// action outside a transaction (index builds, the backfill) has done its
 	// work but is not recorded yet
@@ -120,34 +146,31 @@ func crashPoints(t *testing.T) (expand, contract, rollback []string) {
 func TestCrashResume(t *testing.T) {
 	bin := buildCLI(t)
 	expand, contract, rollback := crashPoints(t)
-	total := 0
-	for _, p := range expand {
-		total += 2
-		t.Run(p+"/then-contract", func(t *testing.T) { crashCase(t, bin, p, "contract") })
-		t.Run(p+"/then-rollback", func(t *testing.T) { crashCase(t, bin, p, "rollback") })
-	}
-	for _, p := range append(contract, rollback...) {
-		total++
-		t.Run(p, func(t *testing.T) { crashCase(t, bin, p, strings.SplitN(p, ":", 2)[0]) })
-	}
+	total := runCrashCases(t, slices.Concat(expand, contract, rollback), func(t *testing.T, p, end string) { crashCase(t, bin, p, end) })
 	if total < 20 {
 		t.Fatalf("only %d crash points", total)
 	}
 	t.Logf("%d crash points", total)
 }
 
-func crashCase(t *testing.T, bin, point, end string) {
-	t.Parallel()
+// newCrashCase gives a crash case a fresh database made by setup and the
+// migration (named m1) in a file: the runner of the CLI, the hooks on the
+// database and the arguments of the expand.
+func newCrashCase(t *testing.T, bin, setup, migration string) (*crashRun, *hooks, []string) {
 	url := env.PostgresDB(t)
-	pool := newPool(t, url)
-	mustExec(t, pool, crashSetup)
+	mustExec(t, newPool(t, url), setup)
 	file := filepath.Join(t.TempDir(), "m1.yaml")
-	if err := os.WriteFile(file, []byte(crashMigration), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(migration), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := &crashRun{t: t, bin: bin, url: url}
 	h := &hooks{t: t, url: url, version: "public_m1", ctx: ctx(t)}
-	expandArgs := []string{"expand", file, "--batch-target", "1ms"}
+	return r, h, []string{"expand", file, "--batch-target", "1ms"}
+}
+
+func crashCase(t *testing.T, bin, point, end string) {
+	t.Parallel()
+	r, h, expandArgs := newCrashCase(t, bin, crashSetup, crashMigration)
 	if strings.HasPrefix(point, "expand:") {
 		r.run(point, expandArgs...)
 		h.on("old", `INSERT INTO items (id, price, name) VALUES (90001, 9000100, 'n90001')`)
