@@ -50,6 +50,9 @@ func prepareDumpDir(dir, store, db string) (string, error) {
 // absolute path; database names cannot contain '/').
 func isFile(t pitr.TableSum) bool { return filepath.IsAbs(t.Copy) }
 
+// inFiles reports whether m's collection snapshot is kept as .bson files.
+func inFiles(m *pitr.Manifest) bool { return len(m.Tables) > 0 && isFile(m.Tables[0]) }
+
 // dumpCollection streams the collection, in _id order, into dir/<name>.bson
 // (concatenated BSON documents, as mongodump writes them), checksumming
 // each document on the way, and writes dir/<name>.metadata.json.

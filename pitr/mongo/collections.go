@@ -69,18 +69,16 @@ func copyCollection(ctx context.Context, from, to *mongo.Collection) (string, er
 		return "", fmt.Errorf("read %s: %w", from.Name(), err)
 	}
 	defer cur.Close(ctx)
-	each := func(fn func(bson.Raw) error) error {
-		for cur.Next(ctx) {
-			if err := fn(cur.Current); err != nil {
-				return err
-			}
+	ins := &inserter{to: to}
+	for cur.Next(ctx) {
+		if err := ins.add(ctx, cur.Current); err != nil {
+			return "", err
 		}
-		if err := cur.Err(); err != nil {
-			return fmt.Errorf("read %s: %w", from.Name(), err)
-		}
-		return nil
 	}
-	return "batched copy", insertAll(ctx, to, each)
+	if err := cur.Err(); err != nil {
+		return "", fmt.Errorf("read %s: %w", from.Name(), err)
+	}
+	return "batched copy", ins.flush(ctx)
 }
 
 // loadFile loads a .bson file into to (which is dropped first), in batches.
@@ -88,35 +86,41 @@ func loadFile(ctx context.Context, path string, to *mongo.Collection) error {
 	if err := to.Drop(ctx); err != nil {
 		return fmt.Errorf("drop %s: %w", to.Name(), err)
 	}
-	return insertAll(ctx, to, func(fn func(bson.Raw) error) error { return eachFileDoc(ctx, path, fn) })
-}
-
-// insertAll inserts the documents each yields into to, batchSize at a time
-// (each document is copied: each may reuse its buffer).
-func insertAll(ctx context.Context, to *mongo.Collection, each func(fn func(bson.Raw) error) error) error {
-	batch := make([]any, 0, batchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		_, err := to.InsertMany(ctx, batch)
-		batch = batch[:0]
-		if err != nil {
-			return fmt.Errorf("copy into %s: %w", to.Name(), err)
-		}
-		return nil
-	}
-	err := each(func(d bson.Raw) error {
-		batch = append(batch, bson.Raw(append([]byte(nil), d...)))
-		if len(batch) == batchSize {
-			return flush()
-		}
-		return nil
-	})
-	if err != nil {
+	ins := &inserter{to: to}
+	if err := eachFileDoc(ctx, path, func(d bson.Raw) error { return ins.add(ctx, d) }); err != nil {
 		return err
 	}
-	return flush()
+	return ins.flush(ctx)
+}
+
+// inserter inserts documents into a collection batchSize at a time; call
+// flush after the last add.
+type inserter struct {
+	to    *mongo.Collection
+	batch []any
+}
+
+// add queues a copy of d (the caller may reuse its buffer) and inserts the
+// batch once it is full.
+func (b *inserter) add(ctx context.Context, d bson.Raw) error {
+	b.batch = append(b.batch, bson.Raw(append([]byte(nil), d...)))
+	if len(b.batch) < batchSize {
+		return nil
+	}
+	return b.flush(ctx)
+}
+
+// flush inserts the queued documents.
+func (b *inserter) flush(ctx context.Context) error {
+	if len(b.batch) == 0 {
+		return nil
+	}
+	_, err := b.to.InsertMany(ctx, b.batch)
+	b.batch = b.batch[:0]
+	if err != nil {
+		return fmt.Errorf("copy into %s: %w", b.to.Name(), err)
+	}
+	return nil
 }
 
 // fill copies a covered collection's snapshot copy (a collection in the

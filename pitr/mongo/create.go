@@ -136,7 +136,7 @@ func (p *Provider) mark(ctx context.Context, m *pitr.Manifest) error {
 func requirements(m *pitr.Manifest) []string {
 	var r []string
 	switch {
-	case len(m.Tables) > 0 && isFile(m.Tables[0]):
+	case inFiles(m):
 		r = append(r, "the .bson files in "+m.SnapshotStore+" (mongodump layout; for restore --collections)")
 	case m.SnapshotStore != "":
 		r = append(r, "collection copies in database "+m.SnapshotStore+" (for restore --collections)")

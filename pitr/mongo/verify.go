@@ -36,7 +36,7 @@ func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOption
 		r.Add("external backup", cerr, m.External.Command)
 	}
 	detail := fmt.Sprintf("%d collections", len(m.Tables))
-	if len(m.Tables) > 0 && isFile(m.Tables[0]) {
+	if inFiles(m) {
 		detail = fmt.Sprintf("%d .bson files in %s re-read", len(m.Tables), m.SnapshotStore)
 	}
 	r.Add("snapshot collections intact", p.checkCopies(ctx, m.Tables, ""), detail)
