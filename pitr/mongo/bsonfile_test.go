@@ -8,14 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
-	"github.com/tidemark/tidemark/fixtures/env"
-	"github.com/tidemark/tidemark/internal/dburl"
 	"github.com/tidemark/tidemark/internal/errkind"
 	"github.com/tidemark/tidemark/pitr"
 	pm "github.com/tidemark/tidemark/pitr/mongo"
@@ -31,16 +28,8 @@ type fileFixture struct {
 }
 
 func newFileFixture(t *testing.T) *fileFixture {
-	raw := env.MongoDB(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
-	u, _ := dburl.Parse(raw, "")
-	c, err := mongo.Connect(ctx, options.Client().ApplyURI(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Disconnect(context.Background()) })
-	f := &fileFixture{ctx: ctx, db: c.Database(u.Database())}
+	ctx, u, db := freshDB(t)
+	f := &fileFixture{ctx: ctx, db: db}
 	f.orders, f.stock = f.db.Collection("orders"), f.db.Collection("stock")
 	var docs []any
 	for i := 2499; i >= 0; i-- { // descending: the file must still be in _id order
@@ -49,10 +38,7 @@ func newFileFixture(t *testing.T) *fileFixture {
 	ok(t)(f.orders.InsertMany(ctx, docs))
 	ok(t)(f.stock.InsertMany(ctx, []any{bson.D{{Key: "sku", Value: "x"}, {Key: "qty", Value: 5}}}))
 	ok(t)(f.orders.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "total", Value: 1}}, Options: options.Index().SetName("by_total")}))
-	if f.p, err = pitr.Open(ctx, u, pitr.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.p.Close(context.Background()) })
+	f.p = openProvider(ctx, t, u)
 	return f
 }
 

@@ -24,16 +24,7 @@ func TestMain(m *testing.M) { env.Main(m) }
 // change them and a third, restore: the two are back, the third keeps its
 // newer documents.
 func TestCollectionSnapshotAndRestore(t *testing.T) {
-	raw := env.MongoDB(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	u, _ := dburl.Parse(raw, "")
-	c, err := mongo.Connect(ctx, options.Client().ApplyURI(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Disconnect(ctx)
-	db := c.Database(u.Database())
+	ctx, u, db := freshDB(t)
 	orders, stock, events := db.Collection("orders"), db.Collection("stock"), db.Collection("events")
 	var docs []any
 	for i := 0; i < 1000; i++ {
@@ -48,11 +39,7 @@ func TestCollectionSnapshotAndRestore(t *testing.T) {
 	wantOrders, _ := sum(t, orders)
 	wantStock, _ := sum(t, stock)
 
-	p, err := pitr.Open(ctx, u, pitr.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(ctx)
+	p := openProvider(ctx, t, u)
 	m, err := p.Create(ctx, pitr.CreateOptions{Label: "deploy-9", Tables: []string{"orders", "stock"}})
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +86,36 @@ func TestCollectionSnapshotAndRestore(t *testing.T) {
 	if ms, err := p.List(ctx); err != nil || len(ms) != 1 {
 		t.Fatalf("list: %d %v", len(ms), err)
 	}
+}
+
+// freshDB is a fresh database on the embedded FerretDB, connected, with a
+// context that ends with the test.
+func freshDB(t *testing.T) (context.Context, *dburl.URL, *mongo.Database) {
+	t.Helper()
+	raw := env.MongoDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	u, err := dburl.Parse(raw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mongo.Connect(ctx, options.Client().ApplyURI(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Disconnect(context.Background()) })
+	return ctx, u, c.Database(u.Database())
+}
+
+// openProvider opens the snapshot provider on u, closed when the test ends.
+func openProvider(ctx context.Context, t *testing.T, u *dburl.URL) pitr.Provider {
+	t.Helper()
+	p, err := pitr.Open(ctx, u, pitr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
 }
 
 func ok(t *testing.T) func(any, error) {
