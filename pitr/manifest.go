@@ -27,6 +27,11 @@ type Manifest struct {
 	Extra         map[string]any `json:"extra,omitempty"`
 }
 
+// Pending reports a PostgreSQL snapshot whose create was interrupted before
+// its marker's WAL was seen archived (or before the marker was recorded):
+// running the same create again finishes it.
+func (m *Manifest) Pending() bool { return m.Engine == "postgres" && !m.Position.Archived }
+
 // Position is the engine's own position of the snapshot point.
 type Position struct {
 	// PostgreSQL

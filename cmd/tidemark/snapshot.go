@@ -172,7 +172,7 @@ func (a *app) snapshotListCmd(sf *snapshotFlags) *cobra.Command {
 				}
 				for _, m := range ms {
 					pending := ""
-					if m.Engine == "postgres" && !m.Position.Archived {
+					if m.Pending() {
 						pending = "\tpending: marker not archived (run the same create again)"
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\ttables=%d%s\n", m.Label, m.CreatedAt.Format(time.RFC3339), position(m.Position), len(m.Tables), pending)
