@@ -16,17 +16,9 @@ func (p *Provider) save(ctx context.Context, m *pitr.Manifest) error {
 	return sqlstore.Save(ctx, p.pool, m)
 }
 
-// update replaces the recorded manifest of m.Label (sqlstore.Save keeps
-// the first one).
+// update replaces the recorded manifest of m.Label (save keeps the first).
 func (p *Provider) update(ctx context.Context, m *pitr.Manifest) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode manifest: %w", err)
-	}
-	if _, err := p.pool.Exec(ctx, `UPDATE tidemark.pitr_snapshots SET manifest = $2 WHERE label = $1`, m.Label, b); err != nil {
-		return fmt.Errorf("save manifest: %w", err)
-	}
-	return nil
+	return sqlstore.Update(ctx, p.pool, m)
 }
 
 // Get returns the manifest recorded for label.

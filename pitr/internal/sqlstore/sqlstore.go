@@ -51,6 +51,18 @@ func Save(ctx context.Context, db DB, m *pitr.Manifest) error {
 	return nil
 }
 
+// Update replaces the manifest recorded for m.Label (Save keeps the first).
+func Update(ctx context.Context, db DB, m *pitr.Manifest) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE tidemark.pitr_snapshots SET manifest = $2 WHERE label = $1`, m.Label, b); err != nil {
+		return fmt.Errorf("save manifest: %w", err)
+	}
+	return nil
+}
+
 // Get returns the manifest recorded for label, or an error wrapping
 // pitr.ErrNotFound (a usage error).
 func Get(ctx context.Context, db DB, label string) (*pitr.Manifest, error) {
