@@ -25,10 +25,6 @@ type coordinator struct {
 	v     *versionRow
 	phase string
 	log   *slog.Logger
-	// stepAfter is the current action's step-back threshold: it doubles
-	// with every step back, so that a statement that keeps meeting short
-	// waits ends up waiting lock_timeout like any other, and gets through.
-	stepAfter time.Duration
 }
 
 func (c *coordinator) run(ctx context.Context, actions []Action) (ran, skipped int, err error) {
@@ -66,20 +62,23 @@ func (c *coordinator) runOne(ctx context.Context, a Action) error {
 	case a.Backfill != nil:
 		return c.backfill(ctx, a)
 	case a.NoTx:
-		return c.retry(ctx, func(ctx context.Context) error { return c.runNoTx(ctx, a) })
+		return c.retry(ctx, func(ctx context.Context, _ time.Duration) error { return c.runNoTx(ctx, a) })
 	default:
-		return c.retry(ctx, func(ctx context.Context) error { return c.runTx(ctx, a) })
+		return c.retry(ctx, func(ctx context.Context, stepAfter time.Duration) error { return c.runTx(ctx, a, stepAfter) })
 	}
 }
 
 // retry runs f until it succeeds, fails with an error other than a lock
 // timeout, or the DDL deadline passes; it waits with backoff and jitter.
-func (c *coordinator) retry(ctx context.Context, f func(context.Context) error) error {
+// f gets the step-back threshold (stepback.go): it doubles with every step
+// back, so that a statement that keeps meeting short waits ends up waiting
+// lock_timeout like any other, and gets through.
+func (c *coordinator) retry(ctx context.Context, f func(ctx context.Context, stepAfter time.Duration) error) error {
 	deadline := time.Now().Add(c.opts.DDLDeadline)
 	wait := 50 * time.Millisecond
-	c.stepAfter = c.opts.StepBackAfter
+	stepAfter := c.opts.StepBackAfter
 	for attempt := 1; ; attempt++ {
-		err := f(ctx)
+		err := f(ctx, stepAfter)
 		if err == nil || !lockRetryable(err) {
 			return err
 		}
@@ -88,11 +87,11 @@ func (c *coordinator) retry(ctx context.Context, f func(context.Context) error) 
 		}
 		var sb *steppedBack
 		if errors.As(err, &sb) {
-			c.stepAfter *= 2
-		}
-		if sb != nil && awaitBlockers(ctx, c.pool, sb.blockers, deadline) {
-			c.log.Info("stepped back from a lock wait; the transactions it waited for have ended, retrying", "attempt", attempt)
-			continue
+			stepAfter *= 2
+			if awaitBlockers(ctx, c.pool, sb.blockers, deadline) {
+				c.log.Info("stepped back from a lock wait; the transactions it waited for have ended, retrying", "attempt", attempt)
+				continue
+			}
 		}
 		c.log.Warn("lock not available, retrying", "attempt", attempt, "wait", wait, "err", err)
 		sleep := wait/2 + rand.N(wait)
@@ -125,13 +124,13 @@ func (c *coordinator) lockTimeout() string {
 
 // runTx runs the action's statements and records it in one transaction,
 // watched so that a lock wait holding up other sessions steps back.
-func (c *coordinator) runTx(ctx context.Context, a Action) error {
+func (c *coordinator) runTx(ctx context.Context, a Action, stepAfter time.Duration) error {
 	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	w := c.watchLocks(ctx, conn.Conn().PgConn().PID())
+	w := c.watchLocks(ctx, conn.Conn().PgConn().PID(), stepAfter)
 	return w.finish(c.runTxOn(ctx, conn.Conn(), a))
 }
 

@@ -56,11 +56,11 @@ type lockWatcher struct {
 	done     sync.WaitGroup
 }
 
-// watchLocks starts a watcher on pid; nil when stepping back is off, when
-// the threshold has grown to lock_timeout, or when the dialect is not
-// PostgreSQL (pg_locks is PostgreSQL's).
-func (c *coordinator) watchLocks(ctx context.Context, pid uint32) *lockWatcher {
-	if _, pg := c.d.(Postgres); !pg || c.stepAfter <= 0 || c.stepAfter >= c.opts.LockTimeout {
+// watchLocks starts a watcher on pid that steps back after `after`; nil
+// when stepping back is off, when the threshold has grown to lock_timeout,
+// or when the dialect is not PostgreSQL (pg_locks is PostgreSQL's).
+func (c *coordinator) watchLocks(ctx context.Context, pid uint32, after time.Duration) *lockWatcher {
+	if _, pg := c.d.(Postgres); !pg || after <= 0 || after >= c.opts.LockTimeout {
 		return nil
 	}
 	// its own context: finish cancels a query waiting for a pool connection
@@ -70,7 +70,7 @@ func (c *coordinator) watchLocks(ctx context.Context, pid uint32) *lockWatcher {
 	w.done.Add(1)
 	go func() {
 		defer w.done.Done()
-		w.loop(wctx, c.pool, pid, c.stepAfter)
+		w.loop(wctx, c.pool, pid, after)
 	}()
 	return w
 }
