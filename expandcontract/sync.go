@@ -32,18 +32,16 @@ func (p *Planner) addSync() {
 		}
 		b.WriteString("BEGIN\n")
 		fmt.Fprintf(&b, "  IF %s THEN\n", d.IsNewVersion(p.plan.VersionSchema))
+		var oldGuard func(string) string // of the up rules in old-version writes
 		if guarded {
 			b.WriteString("    IF TG_OP = 'UPDATE' THEN\n")
 			p.syncBlock(&b, t, false, fillUnbackfilled)
 			b.WriteString("    END IF;\n")
+			oldGuard = p.upUnlessUnchanged(t)
 		}
 		p.syncBlock(&b, t, true, nil)
 		b.WriteString("  ELSE\n")
-		if guarded {
-			p.syncBlock(&b, t, false, p.upUnlessUnchanged(t))
-		} else {
-			p.syncBlock(&b, t, false, nil)
-		}
+		p.syncBlock(&b, t, false, oldGuard)
 		b.WriteString("  END IF;\n  RETURN NEW;\nEND $tm$")
 		tbl := d.Table(p.Schema, t)
 		trg := d.Quote(p.syncName(t))
