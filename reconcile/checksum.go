@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,6 +47,31 @@ func checksumRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range
 		return nil, false, err
 	}
 	return &rangeResult{LeftRows: sums[0].count, RightRows: sums[1].count}, true, nil
+}
+
+// bothSides runs f for the left (0) and right (1) reader at once, in turn
+// when both read the same database (one snapshot transaction per worker).
+func bothSides(lr, rr *sqlReader, f func(r *sqlReader, i int) error) error {
+	if lr.db == rr.db {
+		if err := f(lr, 0); err != nil {
+			return err
+		}
+		return f(rr, 1)
+	}
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, r := range []*sqlReader{lr, rr} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(r, i)
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil {
+		return errs[0]
+	}
+	return errs[1]
 }
 
 type rangeSum struct {

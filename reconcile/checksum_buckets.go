@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -59,31 +58,6 @@ func bucketRange(ctx context.Context, inv *Invariant, lr, rr *sqlReader, rng Ran
 		}
 	}
 	return differ, left, right, nil
-}
-
-// bothSides runs f for the left (0) and right (1) reader at once, in turn
-// when both read the same database (one snapshot transaction per worker).
-func bothSides(lr, rr *sqlReader, f func(r *sqlReader, i int) error) error {
-	if lr.db == rr.db {
-		if err := f(lr, 0); err != nil {
-			return err
-		}
-		return f(rr, 1)
-	}
-	var errs [2]error
-	var wg sync.WaitGroup
-	for i, r := range []*sqlReader{lr, rr} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = f(r, i)
-		}()
-	}
-	wg.Wait()
-	if errs[0] != nil {
-		return errs[0]
-	}
-	return errs[1]
 }
 
 func (r *sqlReader) bucketSums(ctx context.Context, inv *Invariant, left bool, rng Range) (map[int64]rangeSum, error) {
