@@ -73,7 +73,8 @@ func (a *app) ecConnect(ctx context.Context, u *dburl.URL, f *ecFlags) (*pgxpool
 }
 
 // ecFinish renders the result of contract or rollback. A failed drain check
-// or verify also renders its details with --output json.
+// also renders its sessions with --output json (a failed verify's count and
+// samples are in its error text, which run() prints).
 func (a *app) ecFinish(res *expandcontract.Result, err error, verb string) error {
 	var de *expandcontract.DrainError
 	if errors.As(err, &de) && a.output == "json" {
