@@ -56,22 +56,6 @@ func (a *app) ecFinishPhase(ctx context.Context, f *ecFlags, verb string,
 	return a.ecFinish(res, err, verb)
 }
 
-// ecConnect opens a pool on a PostgreSQL or CockroachDB URL and returns the
-// options of the shared flags with that server's dialect (expand, contract
-// and rollback); the caller closes the pool.
-func (a *app) ecConnect(ctx context.Context, u *dburl.URL, f *ecFlags) (*pgxpool.Pool, expandcontract.Options, error) {
-	pool, err := a.ecPool(ctx, u)
-	if err != nil {
-		return nil, expandcontract.Options{}, err
-	}
-	opts := f.options(a)
-	if opts.Dialect, err = ecDialect(ctx, u, pool); err != nil {
-		pool.Close()
-		return nil, opts, err
-	}
-	return pool, opts, nil
-}
-
 // ecFinish renders the result of contract or rollback. A failed drain check
 // also renders its sessions with --output json (a failed verify's count and
 // samples are in its error text, which run() prints).
