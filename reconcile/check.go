@@ -25,8 +25,9 @@ type CheckOptions struct {
 	// checksummed; 1 when the left source gives no cuts: a MongoDB key
 	// column holding more than one type, an empty collection).
 	Ranges int
-	// Checksums compares key-range checksums first (inside the databases)
-	// when both sources are SQL, streaming only ranges that differ.
+	// Checksums compares key-range checksums first when at least one side
+	// is PostgreSQL (computed in its database; the other side's in Go if
+	// it cannot in SQL), streaming only ranges that differ.
 	// Default on; set NoChecksums to stream everything.
 	NoChecksums bool
 	// StateURL is the PostgreSQL database that keeps runs and checkpoints
@@ -123,7 +124,11 @@ func (c *checker) counts(inv *Invariant) *Counts {
 // checkInvariant compares inv over its key ranges with a bounded pool of workers.
 func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
 	lr, rr := c.readers[inv.Left.Source.Name], c.readers[inv.Right.Source.Name]
-	ranges, err := c.ranges(ctx, inv, lr, rr)
+	sides, err := c.sidesHashedInSQL(ctx, inv, lr, rr)
+	if err != nil {
+		return err
+	}
+	ranges, err := c.ranges(ctx, inv, lr, sides.any())
 	if err != nil {
 		return err
 	}
@@ -149,12 +154,12 @@ func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
 		}
 	}
 	return inWorkers(ctx, c.opts.Workers, todo, func(ctx context.Context, i int) error {
-		return c.checkRange(ctx, inv, lr, rr, i, ranges[i], counts)
+		return c.checkRange(ctx, inv, lr, rr, sides, i, ranges[i], counts)
 	})
 }
 
-func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader, i int, rng Range, counts *Counts) error {
-	res, skipped, err := c.compareRange(ctx, inv, lr, rr, rng)
+func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader, sides hashSides, i int, rng Range, counts *Counts) error {
+	res, skipped, err := c.compareRange(ctx, inv, lr, rr, sides, rng)
 	if err != nil {
 		return err
 	}
@@ -176,11 +181,15 @@ func (c *checker) checkRange(ctx context.Context, inv *Invariant, lr, rr reader,
 // again sub-range by sub-range, and only differing sub-ranges are
 // streamed. When most ranges differ (many differences), the whole-range
 // checksum is skipped and the sub-ranges are checked at once (see
-// wholeWorth). skipped counts the (sub-)ranges found equal.
-func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range) (*rangeResult, int, error) {
-	if c.opts.NoChecksums || !checksummable(inv, lr, rr) {
+// wholeWorth). A side that cannot hash in SQL hashes in Go
+// (compareHalfGo). skipped counts the (sub-)ranges found equal.
+func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reader, sides hashSides, rng Range) (*rangeResult, int, error) {
+	switch {
+	case !sides.any():
 		res, err := mergeRange(ctx, inv, lr, rr, rng)
 		return res, 0, err
+	case !sides.both():
+		return c.compareHalfGo(ctx, inv, lr, rr, sides[0], rng)
 	}
 	if rng.step > 0 {
 		if c.wholeWorth() { // an ungrouped checksum costs about half a grouped one
@@ -286,11 +295,11 @@ func (c *checker) add(counts *Counts, res *rangeResult) {
 
 // ranges cuts inv's key space at the left source's key quantiles (stored
 // in the run, so a resumed run uses the same ranges).
-func (c *checker) ranges(ctx context.Context, inv *Invariant, lr, rr reader) ([]Range, error) {
+func (c *checker) ranges(ctx context.Context, inv *Invariant, lr reader, checksums bool) ([]Range, error) {
 	n, perRange := c.opts.Ranges, int64(0)
 	if n == 0 {
 		n = 8 * c.opts.Workers
-		if !c.opts.NoChecksums && checksummable(inv, lr, rr) {
+		if checksums {
 			perRange = checksumRangeRows
 		}
 	}

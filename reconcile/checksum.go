@@ -12,28 +12,32 @@ import (
 	"github.com/tidemark/tidemark/internal/dburl"
 )
 
-// Range checksums. When both sides of a match are PostgreSQL sources, each
-// side computes, inside its database, a checksum of every key range: the
-// row count and the sums of two 64-bit row hashes (seeds 0 and 1: 128
-// bits). See checksum_encoding.go for the row hash. Only ranges whose
-// checksums differ are streamed and compared in Go.
+// Range checksums. Each side of a match computes a checksum of every key
+// range: the row count and the sums of two 64-bit row hashes (seeds 0 and
+// 1: 128 bits). A PostgreSQL side computes it inside its database (see
+// checksum_encoding.go for the row hash); a side that cannot (MongoDB,
+// CockroachDB, a column SQL cannot normalise) streams the range and
+// computes the same hashes in Go (checksum_go.go), when the other side
+// hashes in SQL. Only ranges whose checksums differ are streamed from
+// both sides and compared in Go.
 
-// checksummable tells whether inv's ranges can be checksummed in the databases.
+// checksummable tells whether inv's ranges can be checksummed: a match
+// without conditions, with at least one PostgreSQL side.
 func checksummable(inv *Invariant, lr, rr reader) bool {
-	l, lok := lr.(*sqlReader)
-	r, rok := rr.(*sqlReader)
-	if inv.Kind != KindMatch || !lok || !rok || len(inv.Left.Where) > 0 || len(inv.Right.Where) > 0 {
+	if inv.Kind != KindMatch || len(inv.Left.Where) > 0 || len(inv.Right.Where) > 0 {
 		return false
 	}
-	return l.db.d.engine == dburl.Postgres && r.db.d.engine == dburl.Postgres
+	return isPostgres(lr) || isPostgres(rr)
 }
 
-// checksumRange compares the range checksums of both sides; equal means
-// the range needs no streaming.
+func isPostgres(rd reader) bool {
+	r, ok := rd.(*sqlReader)
+	return ok && r.db.d.engine == dburl.Postgres
+}
+
+// checksumRange compares the range checksums of both sides, hashed in
+// SQL; equal means the range needs no streaming.
 func checksumRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range) (*rangeResult, bool, error) {
-	if !checksummable(inv, lr, rr) {
-		return nil, false, nil
-	}
 	var sums [2]rangeSum
 	err := bothSides(lr.(*sqlReader), rr.(*sqlReader), func(r *sqlReader, i int) error {
 		var err error

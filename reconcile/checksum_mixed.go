@@ -1,0 +1,141 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidemark/tidemark/internal/dburl"
+)
+
+// hashSides tells, for each side of inv (left, right), whether its rows
+// are hashed in SQL: a PostgreSQL source whose columns SQL normalises as
+// Go does. A side that is not hashes its rows in Go.
+type hashSides [2]bool
+
+func (h hashSides) any() bool  { return h[0] || h[1] }
+func (h hashSides) both() bool { return h[0] && h[1] }
+
+// sidesHashedInSQL finds out how each side of inv hashes its rows; none
+// when checksums are off or inv cannot use them.
+func (c *checker) sidesHashedInSQL(ctx context.Context, inv *Invariant, lr, rr reader) (hashSides, error) {
+	var h hashSides
+	if c.opts.NoChecksums || !checksummable(inv, lr, rr) {
+		return h, nil
+	}
+	for i, rd := range []reader{lr, rr} {
+		r, ok := rd.(*sqlReader)
+		if !ok || r.db.d.engine != dburl.Postgres {
+			continue
+		}
+		err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
+			_, err := r.encoding(ctx, tx, inv, i == 0)
+			return err
+		})
+		if err != nil && !errors.Is(err, errNoSQLHash) {
+			return h, err
+		}
+		h[i] = err == nil
+	}
+	return h, nil
+}
+
+// compareHalfGo compares a range whose one side hashes its rows in SQL and
+// the other in Go (streaming the range once): sub-ranges whose checksums
+// are equal are done; only those that differ are streamed from both sides
+// and compared. skipped counts the sub-ranges found equal.
+func (c *checker) compareHalfGo(ctx context.Context, inv *Invariant, lr, rr reader, sqlLeft bool, rng Range) (*rangeResult, int, error) {
+	sr, gr, g := rr, lr, &goHasher{key: inv.Left.Source.Key, fields: inv.Fields, left: true}
+	if sqlLeft {
+		sr, gr, g = lr, rr, &goHasher{key: inv.Right.Source.Key, fields: inv.Fields}
+	}
+	sq := sr.(*sqlReader)
+	var goWhole, sqlWhole rangeSum
+	var goSubs, sqlSubs []rangeSum
+	var goErr, sqlErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		goWhole, goSubs, goErr = goSums(ctx, g, gr, rng)
+	}()
+	if rng.step > 0 {
+		sqlSubs, sqlErr = sq.bucketList(ctx, inv, sqlLeft, rng)
+	} else {
+		sqlWhole, sqlErr = sq.checksum(ctx, inv, sqlLeft, rng)
+	}
+	wg.Wait()
+	if err := errors.Join(goErr, sqlErr); err != nil {
+		return nil, 0, err
+	}
+	res := &rangeResult{LeftRows: goWhole.count, RightRows: goWhole.count}
+	if sqlLeft {
+		res.LeftRows = max(sqlWhole.count, sumCounts(sqlSubs))
+	} else {
+		res.RightRows = max(sqlWhole.count, sumCounts(sqlSubs))
+	}
+	if rng.step == 0 {
+		if sameSum(goWhole, sqlWhole) {
+			return res, max(1, len(rng.Subs)), nil
+		}
+		if len(rng.Subs) == 0 {
+			merged, err := mergeRange(ctx, inv, lr, rr, rng)
+			return merged, 0, err
+		}
+		var err error
+		if sqlSubs, err = sq.subSums(ctx, inv, sqlLeft, rng); err != nil {
+			return nil, 0, err
+		}
+	}
+	return c.mergeDiffering(ctx, inv, lr, rr, rng, goSubs, sqlSubs, res)
+}
+
+// mergeDiffering streams and compares the sub-ranges of rng whose
+// checksums differ; skipped counts the others.
+func (c *checker) mergeDiffering(ctx context.Context, inv *Invariant, lr, rr reader, rng Range, a, b []rangeSum, res *rangeResult) (*rangeResult, int, error) {
+	skipped := 0
+	for i, sub := range rng.Subs {
+		if sameSum(a[i], b[i]) {
+			skipped++
+			continue
+		}
+		merged, err := mergeRange(ctx, inv, lr, rr, sub)
+		if err != nil {
+			return nil, 0, err
+		}
+		res.Suspects = append(res.Suspects, merged.Suspects...)
+	}
+	return res, skipped, nil
+}
+
+func sumCounts(s []rangeSum) int64 {
+	var n int64
+	for _, x := range s {
+		n += x.count
+	}
+	return n
+}
+
+// bucketList is bucketSums as one checksum per sub-range of rng.
+func (r *sqlReader) bucketList(ctx context.Context, inv *Invariant, left bool, rng Range) ([]rangeSum, error) {
+	m, err := r.bucketSums(ctx, inv, left, rng)
+	out := make([]rangeSum, len(rng.Subs))
+	for i := range out {
+		out[i] = m[int64(i)]
+	}
+	return out, err
+}
+
+// subSums is the checksum of each sub-range of rng, one query each.
+func (r *sqlReader) subSums(ctx context.Context, inv *Invariant, left bool, rng Range) ([]rangeSum, error) {
+	out := make([]rangeSum, len(rng.Subs))
+	for i, sub := range rng.Subs {
+		var err error
+		if out[i], err = r.checksum(ctx, inv, left, sub); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
