@@ -71,6 +71,9 @@ func (g *goHasher) row(r *Row) (uint64, uint64) {
 
 // keyPart is a key value as rowParts hashes it.
 func keyPart(t KeyType, raw any) goPart {
+	if i, ok := raw.(int64); ok && t == KeyInt {
+		return goPart{kind: hashInt8, i: i}
+	}
 	v, err := keyValue(t, raw)
 	if err != nil {
 		return randomPart()

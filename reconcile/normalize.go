@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,6 +236,10 @@ func fastNumber(f *Field, raw any, unit string) (int64, bool) {
 		}
 	case Decimal:
 		return scaledDecimal(string(x), scale)
+	case float64: // its shortest decimal, as toRat reads it
+		if !math.IsNaN(x) && !math.IsInf(x, 0) && math.Abs(x) < 1e15 {
+			return scaledDecimal(strconv.FormatFloat(x, 'f', -1, 64), scale)
+		}
 	}
 	return 0, false
 }
