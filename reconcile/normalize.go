@@ -236,6 +236,10 @@ func fastNumber(f *Field, raw any, unit string) (int64, bool) {
 		}
 	case Decimal:
 		return scaledDecimal(string(x), scale)
+	case string: // one sign at most: scaledDecimal would take "--5"
+		if s := strings.TrimSpace(x); len(s) < 2 || s[1] != '-' && s[1] != '+' {
+			return scaledDecimal(s, scale)
+		}
 	case float64: // its shortest decimal, as toRat reads it
 		if !math.IsNaN(x) && !math.IsInf(x, 0) && math.Abs(x) < 1e15 {
 			return scaledDecimal(strconv.FormatFloat(x, 'f', -1, 64), scale)

@@ -4,11 +4,14 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
-// A double normalised by the fast path (its shortest decimal, scaled and
-// rounded as text) equals the exact path (big.Rat): halves, values at the
+// A double, or a number held as text, normalised by the fast path (its
+// shortest decimal, scaled and rounded as text) equals the exact path
+// (big.Rat), and text the exact path cannot read is left to it (so it
+// is reported): halves, values at the
 // rounding edge, tiny, negative and large values, at every scale.
 func TestFloatFastPathMatchesExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -17,9 +20,24 @@ func TestFloatFastPathMatchesExact(t *testing.T) {
 	for range 2000 {
 		xs = append(xs, (rng.Float64()-0.5)*math.Pow(10, float64(rng.IntN(16))), float64(rng.IntN(1e6))/1000)
 	}
+	for _, s := range []string{"--5", "+-5", "-+5", "abc", "1e5", "", " ", "."} {
+		if n, ok := fastNumber(&Field{Type: FieldDecimal, Scale: 2}, s, ""); ok {
+			if r, err := toRat(s); err != nil || r.Cmp(big.NewRat(n, 100)) != 0 {
+				t.Errorf("%q: fast path %d, exact %v %v", s, n, r, err)
+			}
+		}
+	}
 	for _, x := range xs {
 		for scale := range 7 {
 			f := &Field{Type: FieldDecimal, Scale: scale}
+			for _, s := range []string{strconv.FormatFloat(x, 'f', -1, 64), strconv.FormatFloat(x, 'f', 3, 64), " " + strconv.FormatFloat(x, 'f', 1, 64) + " "} {
+				fast, ok := fastNumber(f, s, "")
+				r, _ := toRat(s)
+				exact, err := roundRat(r.Mul(r, new(big.Rat).SetInt(pow10(scale))))
+				if ok && (err != nil || fast != exact) {
+					t.Errorf("%q at scale %d: fast %d, exact %d (%v)", s, scale, fast, exact, err)
+				}
+			}
 			fast, ok := fastNumber(f, x, "")
 			r, _ := toRat(x)
 			exact, err := roundRat(r.Mul(r, new(big.Rat).SetInt(pow10(scale))))
