@@ -133,6 +133,7 @@ func (c *checker) checkInvariant(ctx context.Context, inv *Invariant) error {
 		return err
 	}
 	counts := c.counts(inv)
+	counts.Checksums = sides.String()
 	c.wholes.Store(0)
 	c.wholesDiffer.Store(0)
 	for _, r := range ranges {

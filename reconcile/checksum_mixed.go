@@ -15,6 +15,19 @@ import (
 // Go does. A side that is not hashes its rows in Go.
 type hashSides [2]bool
 
+// String is Counts.Checksums.
+func (h hashSides) String() string {
+	switch {
+	case h.both():
+		return "sql"
+	case h[0]:
+		return "left-sql,right-go"
+	case h[1]:
+		return "left-go,right-sql"
+	}
+	return "off"
+}
+
 func (h hashSides) any() bool  { return h[0] || h[1] }
 func (h hashSides) both() bool { return h[0] && h[1] }
 

@@ -153,6 +153,9 @@ func TestChecksumsAcrossEngines(t *testing.T) {
 			if !slices.ContainsFunc(want, func(w string) bool { return strings.HasPrefix(w, k.Invariant+"/") }) {
 				n = 0 // the difference is in a field this invariant does not compare
 			}
+			if k.Checksums != "left-sql,right-go" {
+				t.Errorf("%s: %s: checksums %q, want the left side's in SQL, the right side's in Go", what, k.Invariant, k.Checksums)
+			}
 			if k.Ranges < 4 || k.Ranges-k.RangesSkipped < min(1, n) || k.Ranges-k.RangesSkipped > n {
 				t.Errorf("%s: %s: %d of %d sub-ranges equal by checksum, want all but %d", what, k.Invariant, k.RangesSkipped, k.Ranges, n)
 			}
@@ -249,8 +252,8 @@ invariants:
 		if got := findingSet(rep); !slices.Equal(got, tc.want) {
 			t.Errorf("findings %q, want %q", got, tc.want)
 		}
-		if k := rep.Counts[0]; k.Ranges < 4 || k.Ranges-k.RangesSkipped != tc.streamed {
-			t.Errorf("%d of %d sub-ranges equal by checksum, want all but %d", k.RangesSkipped, k.Ranges, tc.streamed)
+		if k := rep.Counts[0]; k.Checksums != "left-go,right-sql" || k.Ranges < 4 || k.Ranges-k.RangesSkipped != tc.streamed {
+			t.Errorf("checksums %q, %d of %d sub-ranges equal by checksum, want left-go,right-sql and all but %d", k.Checksums, k.RangesSkipped, k.Ranges, tc.streamed)
 		}
 	}
 }

@@ -20,8 +20,8 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "reconcile %s: %s, %d in flight, %d rows compared in %.1fs\n", r.Rules, status, len(r.InFlight), r.RowsCompared(), r.Duration)
 	for _, c := range r.Counts {
-		fmt.Fprintf(w, "  %-32s %-10s left %d rows, right %d rows: %d break(s)%s, %d in flight\n",
-			c.Invariant, c.Kind, c.LeftRows, c.RightRows, c.BreaksTotal, kindsString(c.Breaks), c.InFlight)
+		fmt.Fprintf(w, "  %-32s %-10s left %d rows, right %d rows: %d break(s)%s, %d in flight%s\n",
+			c.Invariant, c.Kind, c.LeftRows, c.RightRows, c.BreaksTotal, kindsString(c.Breaks), c.InFlight, c.checksumString())
 	}
 	for _, b := range r.Breaks {
 		fmt.Fprintf(w, "  BREAK %s %s %s%s\n", b.Invariant, b.Kind, b.Key, diffsString(b.Diffs))
@@ -29,6 +29,15 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, b := range r.InFlight {
 		fmt.Fprintf(w, "  in flight %s %s %s: %s\n", b.Invariant, b.Kind, b.Key, b.Reason)
 	}
+}
+
+// checksumString tells how many ranges checksums spared, and where they
+// were computed.
+func (c *Counts) checksumString() string {
+	if c.Checksums == "" || c.Checksums == "off" {
+		return ""
+	}
+	return fmt.Sprintf("; %d of %d ranges equal by checksum (%s)", c.RangesSkipped, c.Ranges, c.Checksums)
 }
 
 func kindsString(m map[string]int) string {

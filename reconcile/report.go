@@ -32,6 +32,10 @@ type Counts struct {
 	Ranges        int            `json:"ranges"`
 	RangesSkipped int            `json:"ranges_equal_by_checksum"`
 	RangesResumed int            `json:"ranges_resumed,omitempty"`
+	// Checksums is where the range checksums were computed: "sql" (both
+	// sides in their databases), "left-sql,right-go", "left-go,right-sql",
+	// or "off" (every range streamed).
+	Checksums string `json:"checksums"`
 	Breaks        map[string]int `json:"breaks"`
 	BreaksTotal   int            `json:"breaks_total"`
 	InFlight      int            `json:"in_flight"`
