@@ -25,20 +25,20 @@ type Report struct {
 
 // Counts is the tally of one invariant.
 type Counts struct {
-	Invariant     string         `json:"invariant"`
-	Kind          Kind           `json:"kind"`
-	LeftRows      int64          `json:"left_rows"`
-	RightRows     int64          `json:"right_rows"`
-	Ranges        int            `json:"ranges"`
-	RangesSkipped int            `json:"ranges_equal_by_checksum"`
-	RangesResumed int            `json:"ranges_resumed,omitempty"`
+	Invariant     string `json:"invariant"`
+	Kind          Kind   `json:"kind"`
+	LeftRows      int64  `json:"left_rows"`
+	RightRows     int64  `json:"right_rows"`
+	Ranges        int    `json:"ranges"`
+	RangesSkipped int    `json:"ranges_equal_by_checksum"`
+	RangesResumed int    `json:"ranges_resumed,omitempty"`
 	// Checksums is where the range checksums were computed: "sql" (both
 	// sides in their databases), "left-sql,right-go", "left-go,right-sql",
 	// or "off" (every range streamed).
-	Checksums string `json:"checksums"`
-	Breaks        map[string]int `json:"breaks"`
-	BreaksTotal   int            `json:"breaks_total"`
-	InFlight      int            `json:"in_flight"`
+	Checksums   string         `json:"checksums"`
+	Breaks      map[string]int `json:"breaks"`
+	BreaksTotal int            `json:"breaks_total"`
+	InFlight    int            `json:"in_flight"`
 }
 
 // Break is one broken invariant for one key (or, in Report.InFlight, a
