@@ -2,10 +2,7 @@ package reconcile
 
 import (
 	"fmt"
-	"strings"
 	"testing"
-
-	"github.com/tidemark/tidemark/fixtures/env"
 )
 
 // BenchmarkReconcileHalfInGo: the orders/payments benchmark with the
@@ -17,17 +14,7 @@ import (
 // collection for every range and key lookup).
 func BenchmarkReconcileHalfInGo(b *testing.B) {
 	n := benchRows(b)
-	ordersURL, paymentsURL := env.PostgresDB(b), env.PostgresDB(b)
-	benchLoad(b, ordersURL, `CREATE TABLE orders (id bigint PRIMARY KEY, total_cents bigint NOT NULL, status text NOT NULL, paid_at timestamptz NOT NULL);
-		INSERT INTO orders SELECT i, 1000 + i % 5000, 'PAID', '2026-01-01'::timestamptz + i * interval '1 second' FROM generate_series(1, `+fmt.Sprint(n)+`) i; VACUUM ANALYZE orders`)
-	benchLoad(b, paymentsURL, `CREATE TABLE payments (order_id bigint PRIMARY KEY, amount text NOT NULL, status text NOT NULL, captured_at timestamptz NOT NULL);
-		INSERT INTO payments SELECT i, ((1000 + i % 5000) / 100.0)::text, 'PAID', '2026-01-01'::timestamptz + i * interval '1 second' FROM generate_series(1, `+fmt.Sprint(n)+`) i; VACUUM ANALYZE payments`)
-	b.Setenv("BENCH_ORDERS", ordersURL)
-	b.Setenv("BENCH_PAYMENTS", paymentsURL)
-	rules, err := ParseRules(strings.NewReader(benchRules), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, paymentsURL, rules := benchTables(b, n, "text", "((1000 + i % 5000) / 100.0)::text")
 	b.ResetTimer()
 	same, _ := benchCheck(b, rules, CheckOptions{Workers: 4, NoState: true}, 0)
 	benchLoad(b, paymentsURL, `UPDATE payments SET amount = (amount::numeric + 1)::text WHERE order_id IN (SELECT (i * 7919) % `+fmt.Sprint(n)+` + 1 FROM generate_series(1, 100) i)`)

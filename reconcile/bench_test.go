@@ -55,17 +55,7 @@ invariants:
 // and with range checksums; peak Go heap.
 func BenchmarkReconcileOrdersPayments(b *testing.B) {
 	n := benchRows(b)
-	ordersURL, paymentsURL := env.PostgresDB(b), env.PostgresDB(b)
-	benchLoad(b, ordersURL, `CREATE TABLE orders (id bigint PRIMARY KEY, total_cents bigint NOT NULL, status text NOT NULL, paid_at timestamptz NOT NULL);
-		INSERT INTO orders SELECT i, 1000 + i % 5000, 'PAID', '2026-01-01'::timestamptz + i * interval '1 second' FROM generate_series(1, `+fmt.Sprint(n)+`) i; VACUUM ANALYZE orders`)
-	benchLoad(b, paymentsURL, `CREATE TABLE payments (order_id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL, status text NOT NULL, captured_at timestamptz NOT NULL);
-		INSERT INTO payments SELECT i, (1000 + i % 5000) / 100.0, 'PAID', '2026-01-01'::timestamptz + i * interval '1 second' FROM generate_series(1, `+fmt.Sprint(n)+`) i; VACUUM ANALYZE payments`)
-	b.Setenv("BENCH_ORDERS", ordersURL)
-	b.Setenv("BENCH_PAYMENTS", paymentsURL)
-	rules, err := ParseRules(strings.NewReader(benchRules), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ordersURL, paymentsURL, rules := benchTables(b, n, "numeric(12,2)", "(1000 + i % 5000) / 100.0")
 	b.ResetTimer()
 	copyDur := benchCopy(b, ordersURL, "SELECT id, total_cents, status, paid_at FROM orders ORDER BY id", paymentsURL,
 		"SELECT order_id, amount, status, captured_at FROM payments ORDER BY order_id")
@@ -89,6 +79,24 @@ func BenchmarkReconcileOrdersPayments(b *testing.B) {
 	b.ReportMetric(fullDiff.Seconds()/sums.Seconds(), "checksum-speedup-x")
 	b.ReportMetric(float64(max(peak, peak2))/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(maxRSS())/(1<<20), "maxrss-MB")
+}
+
+// benchTables creates the benchmark's orders and payments tables of n
+// rows in two databases (payments.amount of the given type and value for
+// order i) and returns their URLs and the rules comparing them.
+func benchTables(b *testing.B, n int, amountType, amount string) (string, string, *Rules) {
+	ordersURL, paymentsURL := env.PostgresDB(b), env.PostgresDB(b)
+	benchLoad(b, ordersURL, `CREATE TABLE orders (id bigint PRIMARY KEY, total_cents bigint NOT NULL, status text NOT NULL, paid_at timestamptz NOT NULL);
+		INSERT INTO orders SELECT i, 1000 + i % 5000, 'PAID', '2026-01-01'::timestamptz + i * interval '1 second' FROM generate_series(1, `+fmt.Sprint(n)+`) i; VACUUM ANALYZE orders`)
+	benchLoad(b, paymentsURL, `CREATE TABLE payments (order_id bigint PRIMARY KEY, amount `+amountType+` NOT NULL, status text NOT NULL, captured_at timestamptz NOT NULL);
+		INSERT INTO payments SELECT i, `+amount+`, 'PAID', '2026-01-01'::timestamptz + i * interval '1 second' FROM generate_series(1, `+fmt.Sprint(n)+`) i; VACUUM ANALYZE payments`)
+	b.Setenv("BENCH_ORDERS", ordersURL)
+	b.Setenv("BENCH_PAYMENTS", paymentsURL)
+	rules, err := ParseRules(strings.NewReader(benchRules), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ordersURL, paymentsURL, rules
 }
 
 func benchLoad(b *testing.B, url, sql string) {

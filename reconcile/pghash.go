@@ -16,45 +16,34 @@ import (
 
 const lookup3Init = 0x9e3779b9 + 3923095
 
-// mix3 is lookup3's reversible mix of three words.
+// mix3 is lookup3's reversible mix of three words: six rounds, each
+// mixing one word with the next two.
 func mix3(a, b, c uint32) (uint32, uint32, uint32) {
-	a -= c
-	a ^= bits.RotateLeft32(c, 4)
+	a = (a - c) ^ bits.RotateLeft32(c, 4)
 	c += b
-	b -= a
-	b ^= bits.RotateLeft32(a, 6)
+	b = (b - a) ^ bits.RotateLeft32(a, 6)
 	a += c
-	c -= b
-	c ^= bits.RotateLeft32(b, 8)
+	c = (c - b) ^ bits.RotateLeft32(b, 8)
 	b += a
-	a -= c
-	a ^= bits.RotateLeft32(c, 16)
+	a = (a - c) ^ bits.RotateLeft32(c, 16)
 	c += b
-	b -= a
-	b ^= bits.RotateLeft32(a, 19)
+	b = (b - a) ^ bits.RotateLeft32(a, 19)
 	a += c
-	c -= b
-	c ^= bits.RotateLeft32(b, 4)
+	c = (c - b) ^ bits.RotateLeft32(b, 4)
 	b += a
 	return a, b, c
 }
 
-// final3 is lookup3's final mix; the hash is (b, c).
+// final3 is lookup3's final mix; the hash is (b, c). Seven steps, each
+// mixing the word the previous step changed into the next one.
 func final3(a, b, c uint32) (uint32, uint32) {
-	c ^= b
-	c -= bits.RotateLeft32(b, 14)
-	a ^= c
-	a -= bits.RotateLeft32(c, 11)
-	b ^= a
-	b -= bits.RotateLeft32(a, 25)
-	c ^= b
-	c -= bits.RotateLeft32(b, 16)
-	a ^= c
-	a -= bits.RotateLeft32(c, 4)
-	b ^= a
-	b -= bits.RotateLeft32(a, 14)
-	c ^= b
-	c -= bits.RotateLeft32(b, 24)
+	c = (c ^ b) - bits.RotateLeft32(b, 14)
+	a = (a ^ c) - bits.RotateLeft32(c, 11)
+	b = (b ^ a) - bits.RotateLeft32(a, 25)
+	c = (c ^ b) - bits.RotateLeft32(b, 16)
+	a = (a ^ c) - bits.RotateLeft32(c, 4)
+	b = (b ^ a) - bits.RotateLeft32(a, 14)
+	c = (c ^ b) - bits.RotateLeft32(b, 24)
 	return b, c
 }
 
