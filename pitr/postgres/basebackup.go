@@ -154,7 +154,7 @@ func (p *Provider) commandBackup(ctx context.Context, o pitr.CreateOptions) (*pi
 	vars := map[string]string{"label": o.Label, "dbname": p.u.Database(), "host": host, "port": port,
 		"user": p.u.User(), "dir": o.BackupDir, "database": p.connNoPassword()}
 	start := time.Now()
-	run, err := pitr.RunCommand(ctx, pitr.ExpandTemplate(o.BackupCommand, vars), []string{"PGPASSWORD=" + p.u.Password()})
+	run, err := pitr.RunCommand(ctx, pitr.ExpandTemplate(o.BackupCommand, vars), p.passwordEnv())
 	if err != nil {
 		return nil, errkind.Preconditionf("base backup command failed: %w", err)
 	}

@@ -71,7 +71,7 @@ func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir str
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create target dir: %w", err)
 	}
-	if c.Command, err = fillDir(ctx, m, tmpl, archive, dir); err != nil {
+	if c.Command, err = p.fillDir(ctx, m, tmpl, archive, dir); err != nil {
 		clearDir(dir)
 		return nil, err
 	}

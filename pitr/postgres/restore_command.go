@@ -31,11 +31,19 @@ func fillSource(m *pitr.Manifest, archive, restoreCmd string) (string, error) {
 
 // fillDir fills the new, empty data directory dir with the base backup: by
 // the restore command tmpl (whose run it returns), else by tidemark's copy.
-func fillDir(ctx context.Context, m *pitr.Manifest, tmpl, archive, dir string) (*pitr.CommandRun, error) {
+// The command gets the server's password as PGPASSWORD, as backup and
+// verify commands do (never on its command line).
+func (p *Provider) fillDir(ctx context.Context, m *pitr.Manifest, tmpl, archive, dir string) (*pitr.CommandRun, error) {
 	if tmpl == "" {
 		return nil, copyBackup(ctx, m.BaseBackup, dir)
 	}
-	return runRestoreCommand(ctx, pitr.ExpandTemplate(tmpl, restoreVars(m, archive, dir)), dir)
+	return runRestoreCommand(ctx, pitr.ExpandTemplate(tmpl, restoreVars(m, archive, dir)), dir, p.passwordEnv())
+}
+
+// passwordEnv is the environment that lets a backup, verify or restore
+// command connect to the server: PGPASSWORD, never on a command line.
+func (p *Provider) passwordEnv() []string {
+	return []string{"PGPASSWORD=" + p.u.Password()}
 }
 
 // restoreTemplate is the restore command to run: the one given, else the
@@ -87,15 +95,15 @@ func backupID(bb *pitr.BaseBackup) string {
 }
 
 // runRestoreCommand runs the expanded restore command that fills dir
-// (created empty first: pgBackRest wants it to exist). pitr.RunCommand
-// fails on a non-zero exit or error lines; its run (redacted) is returned
-// either way.
-func runRestoreCommand(ctx context.Context, command, dir string) (*pitr.CommandRun, error) {
+// (created empty first: pgBackRest wants it to exist) with env added to its
+// environment. pitr.RunCommand fails on a non-zero exit or error lines; its
+// run (redacted) is returned either way.
+func runRestoreCommand(ctx context.Context, command, dir string, env []string) (*pitr.CommandRun, error) {
 	// owned by the server's OS user, so the tool may run as that user (sudo -u postgres ...)
 	if err := pgbin.Chown(dir); err != nil {
 		return nil, fmt.Errorf("chown %s: %w", dir, err)
 	}
-	run, err := pitr.RunCommand(ctx, command, nil)
+	run, err := pitr.RunCommand(ctx, command, env)
 	if err != nil {
 		return run, fmt.Errorf("restore command failed: %w", err)
 	}

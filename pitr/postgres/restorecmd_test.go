@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -72,7 +73,7 @@ func TestSnapshotRestoreCommandRoundTrip(t *testing.T) {
 	exec(t, c, `INSERT INTO orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 3000) g`)
 	store := filepath.Join(pg.Dir, "tool-repo")
 	backup, restore := fakeTool(t, pg.Dir)
-	restoreTmpl := "sh " + restore + " {backup_dir}/{backup_id} {dir} {archive_dir} {restore_point} "
+	restoreTmpl := "sh " + needPassword(t, pg, restore) + " {backup_dir}/{backup_id} {dir} {archive_dir} {restore_point} "
 	p := open(t, pg.URL)
 
 	m, err := p.Create(ctx, pitr.CreateOptions{Label: "deploy-1", Tables: []string{"orders"}, BaseBackup: pitr.BackupCommand,
@@ -103,6 +104,7 @@ func TestSnapshotRestoreCommandRoundTrip(t *testing.T) {
 	if d := rep.Checks[len(rep.Checks)-1].Detail; !strings.Contains(d, "restored by `sh ") || !strings.Contains(d, "1 tables match") {
 		t.Fatalf("drill detail: %s", d)
 	}
+	noPassword(t, "the drill report", rep)
 	// the recorded command: tidemark writes recovery; the tool's recovery.signal without a target: tidemark adds it
 	for _, mode := range []string{"", "notarget"} {
 		target := filepath.Join(scratchDir(t), "restored")
@@ -118,6 +120,7 @@ func TestSnapshotRestoreCommandRoundTrip(t *testing.T) {
 		if res.Command == nil || res.Command.ExitCode != 0 || !strings.Contains(res.Command.Output, "fake tool: restored") || res.Port == 0 {
 			t.Fatalf("restore result (%s): %+v %+v", mode, res, res.Command)
 		}
+		noPassword(t, "the restore result", res)
 		r := connect(t, replacePort(pg.URL, res.Port))
 		if got := sum(t, r, "orders"); got != want {
 			t.Errorf("restore (%s): orders differ from the pre-deploy data", mode)
@@ -137,6 +140,7 @@ func TestSnapshotRestoreCommandRoundTrip(t *testing.T) {
 		!strings.Contains(err.Error(), "no backup set found") || errkind.ExitCode(err) != 1 {
 		t.Fatalf("failing restore command: %v", err)
 	}
+	noPassword(t, "the error", err.Error())
 	if ents, _ := os.ReadDir(target); len(ents) != 0 {
 		t.Fatalf("a failed restore left %d files in %s", len(ents), target)
 	}
@@ -153,6 +157,44 @@ func TestSnapshotRestoreCommandRoundTrip(t *testing.T) {
 	m2, err := p.Create(ctx, pitr.CreateOptions{Label: "deploy-2"})
 	if err != nil || m2.BaseBackup.RestoreCommand != restoreTmpl+"plain" {
 		t.Fatalf("second snapshot: %v %+v", err, m2)
+	}
+	for _, label := range []string{"deploy-1", "deploy-2"} {
+		stored, err := p.Get(ctx, label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noPassword(t, "the manifest of "+label, stored)
+	}
+}
+
+// needPassword wraps the fake tool's restore script in one that first
+// connects to the live server with psql, as pgBackRest or a site script may:
+// without PGPASSWORD in its environment it fails (-w: never prompt).
+func needPassword(t *testing.T, pg *env.Postgres, restore string) string {
+	t.Helper()
+	psql, err := pgbin.Path("psql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := filepath.Join(pg.Dir, "restore-needs-password.sh")
+	script := fmt.Sprintf(`%s -w -h 127.0.0.1 -p %d -U postgres -d postgres -XAtqc 'SELECT 1' >/dev/null || { echo "fake tool: cannot connect to the server" >&2; exit 1; }
+exec sh %s "$@"
+`, psql, pg.Port, restore)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return wrapper
+}
+
+// noPassword fails when v, as JSON, holds the server's password.
+func noPassword(t *testing.T, what string, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), env.PGPassword) {
+		t.Errorf("%s holds the password: %s", what, b)
 	}
 }
 

@@ -60,7 +60,7 @@ func (p *Provider) toolVerify(ctx context.Context, m *pitr.Manifest, tmpl string
 	if m.BaseBackup != nil {
 		vars["dir"] = m.BaseBackup.Location
 	}
-	run, err := pitr.RunCommand(ctx, pitr.ExpandTemplate(tmpl, vars), []string{"PGPASSWORD=" + p.u.Password()})
+	run, err := pitr.RunCommand(ctx, pitr.ExpandTemplate(tmpl, vars), p.passwordEnv())
 	if err != nil {
 		return "", err
 	}
