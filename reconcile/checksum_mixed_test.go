@@ -52,6 +52,11 @@ invariants:
         - opt
   - name: by_uuid
     match: {left: pg_u, right: mongo_u, fields: [note]}
+  - name: mongo_left
+    match:
+      left: mongo_id
+      right: pg_id
+      fields: [note, {name: amount, left: amount, right: cents, type: money, left_unit: major}]
 `
 
 // mixedDoc is row i as the MongoDB side holds it: the same data as the
@@ -110,7 +115,8 @@ func dropField(d bson.D, key string) bson.D {
 // A PostgreSQL source against a MongoDB one: the PostgreSQL side hashes
 // its ranges in SQL, the MongoDB side streams them and hashes in Go to
 // the very same checksums, so equal data is equal by checksum in every
-// sub-range (by integer key, bucketed in one query; by uuid key), and
+// sub-range (by integer key, bucketed in one query; by uuid key; with the
+// MongoDB source on the left, cut at its own quantiles), and
 // each difference, applied alone and undone, is found, with only its own
 // sub-range streamed.
 func TestChecksumsAcrossEngines(t *testing.T) {
@@ -153,8 +159,8 @@ func TestChecksumsAcrossEngines(t *testing.T) {
 			if !slices.ContainsFunc(want, func(w string) bool { return strings.HasPrefix(w, k.Invariant+"/") }) {
 				n = 0 // the difference is in a field this invariant does not compare
 			}
-			if k.Checksums != "left-sql,right-go" {
-				t.Errorf("%s: %s: checksums %q, want the left side's in SQL, the right side's in Go", what, k.Invariant, k.Checksums)
+			if wantSums := map[bool]string{false: "left-sql,right-go", true: "left-go,right-sql"}[k.Invariant == "mongo_left"]; k.Checksums != wantSums {
+				t.Errorf("%s: %s: checksums %q, want %q", what, k.Invariant, k.Checksums, wantSums)
 			}
 			if k.Ranges < 4 || k.Ranges-k.RangesSkipped < min(1, n) || k.Ranges-k.RangesSkipped > n {
 				t.Errorf("%s: %s: %d of %d sub-ranges equal by checksum, want all but %d", what, k.Invariant, k.RangesSkipped, k.Ranges, n)
@@ -164,6 +170,7 @@ func TestChecksumsAcrossEngines(t *testing.T) {
 	check("equal data", 0)
 	u := func(i int) string { return UUID(uuidJ(i)).String() }
 	id, uid := func(kind string, i int) string { return fmt.Sprintf("by_id/%s/%d", kind, i) }, func(kind string, i int) string { return "by_uuid/" + kind + "/" + u(i) }
+	ml := func(kind string, i int) string { return fmt.Sprintf("mongo_left/%s/%d", kind, i) }
 	ctx := context.Background()
 	replace := func(i int, d bson.D) {
 		t.Helper()
@@ -182,10 +189,10 @@ func TestChecksumsAcrossEngines(t *testing.T) {
 		streamed int
 		want     []string
 	}{
-		{"one cent", func() { replace(1001, setField(mixedDoc(1001), "amount", "1001.06")) }, 1, []string{id("mismatch", 1001)}},
-		{"NULL against 0", func() { replace(1164, setField(mixedDoc(1164), "amount", 0.0)) }, 1, []string{id("mismatch", 1164)}},
-		{"a missing field against a value", func() { replace(1200, dropField(mixedDoc(1200), "note")) }, 1, []string{id("mismatch", 1200), uid("mismatch", 1200)}},
-		{"case", func() { replace(1300, setField(mixedDoc(1300), "note", "NOTE 1300")) }, 1, []string{id("mismatch", 1300), uid("mismatch", 1300)}},
+		{"one cent", func() { replace(1001, setField(mixedDoc(1001), "amount", "1001.06")) }, 1, []string{id("mismatch", 1001), ml("mismatch", 1001)}},
+		{"NULL against 0", func() { replace(1164, setField(mixedDoc(1164), "amount", 0.0)) }, 1, []string{id("mismatch", 1164), ml("mismatch", 1164)}},
+		{"a missing field against a value", func() { replace(1200, dropField(mixedDoc(1200), "note")) }, 1, []string{id("mismatch", 1200), uid("mismatch", 1200), ml("mismatch", 1200)}},
+		{"case", func() { replace(1300, setField(mixedDoc(1300), "note", "NOTE 1300")) }, 1, []string{id("mismatch", 1300), uid("mismatch", 1300), ml("mismatch", 1300)}},
 		{"one millisecond", func() {
 			replace(1400, setField(mixedDoc(1400), "at", primitive.NewDateTimeFromTime(keyTime(1400).Add(1e6))))
 		}, 1, []string{id("mismatch", 1400)}},
@@ -195,14 +202,15 @@ func TestChecksumsAcrossEngines(t *testing.T) {
 		{"notes swapped between rows", func() {
 			replace(1700, setField(mixedDoc(1700), "note", "note 1701"))
 			replace(1701, setField(mixedDoc(1701), "note", "note 1700"))
-		}, 2, []string{id("mismatch", 1700), id("mismatch", 1701), uid("mismatch", 1700), uid("mismatch", 1701)}},
+		}, 2, []string{id("mismatch", 1700), id("mismatch", 1701), uid("mismatch", 1700), uid("mismatch", 1701),
+			ml("mismatch", 1700), ml("mismatch", 1701)}},
 		{"a duplicate", func() {
 			if _, err := coll.InsertOne(ctx, mixedDoc(1800)); err != nil {
 				t.Fatal(err)
 			}
-		}, 1, []string{id("duplicate", 1800), uid("duplicate", 1800)}},
-		{"a missing document", func() { replace(1900, nil) }, 1, []string{id("missing_right", 1900), uid("missing_right", 1900)}},
-		{"an amount Go cannot read", func() { replace(2000, setField(mixedDoc(2000), "amount", "abc")) }, 1, []string{id("mismatch", 2000)}},
+		}, 1, []string{id("duplicate", 1800), uid("duplicate", 1800), ml("duplicate", 1800)}},
+		{"a missing document", func() { replace(1900, nil) }, 1, []string{id("missing_right", 1900), uid("missing_right", 1900), ml("missing_left", 1900)}},
+		{"an amount Go cannot read", func() { replace(2000, setField(mixedDoc(2000), "amount", "abc")) }, 1, []string{id("mismatch", 2000), ml("mismatch", 2000)}},
 		{"NULL against a value", func() { replace(2101, setField(mixedDoc(2101), "opt", nil)) }, 1, []string{id("mismatch", 2101)}},
 	}
 	for _, tc := range cases {
