@@ -53,9 +53,9 @@ func checkTarget(target, liveDataDir string) (string, error) {
 // pg_basebackup backup, or the restore command), then recovers it to the
 // restore point: recoverCluster.
 func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir string, port int, restoreCmd string) (*cluster, error) {
-	archive := p.opts.ArchiveDir
-	if archive == "" {
-		archive = m.Position.ArchiveDir
+	archive := p.archiveDir(m)
+	if err := archiveDirGone(archive); err != nil {
+		return nil, err
 	}
 	tmpl, err := fillSource(m, archive, restoreCmd)
 	if err != nil {

@@ -27,6 +27,9 @@ func (p *Provider) Restore(ctx context.Context, label string, o pitr.RestoreOpti
 	if err := markerRecorded(m); err != nil {
 		return nil, err
 	}
+	if err := p.checkGivenArchiveDir(); err != nil {
+		return nil, err
+	}
 	s, err := p.serverInfo(ctx)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,9 @@ import (
 // pg_verifybackup, and with Drill restores into a scratch directory and
 // compares the covered tables' checksums. Any failure: ErrProblemsFound.
 func (p *Provider) Verify(ctx context.Context, label string, o pitr.VerifyOptions) (*pitr.VerifyReport, error) {
+	if err := p.checkGivenArchiveDir(); err != nil {
+		return nil, err
+	}
 	m, err := p.Get(ctx, label)
 	if err != nil {
 		return nil, err
@@ -68,9 +71,9 @@ func (p *Provider) toolVerify(ctx context.Context, m *pitr.Manifest, tmpl string
 }
 
 func (p *Provider) checkArchived(ctx context.Context, m *pitr.Manifest) error {
-	dir := p.opts.ArchiveDir
-	if dir == "" {
-		dir = m.Position.ArchiveDir
+	dir := p.archiveDir(m)
+	if err := archiveDirGone(dir); err != nil {
+		return err
 	}
 	ok, err := p.archived(ctx, m.Position.WALFile, dir)
 	if err != nil {
