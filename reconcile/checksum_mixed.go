@@ -60,54 +60,66 @@ func (c *checker) sidesHashedInSQL(ctx context.Context, inv *Invariant, lr, rr r
 // are equal are done; only those that differ are streamed from both sides
 // and compared. skipped counts the sub-ranges found equal.
 func (c *checker) compareHalfGo(ctx context.Context, inv *Invariant, lr, rr reader, sqlLeft bool, rng Range) (*rangeResult, int, error) {
-	sr, gr, g := rr, lr, &goHasher{key: inv.Left.Source.Key, fields: inv.Fields, left: true}
-	if sqlLeft {
-		sr, gr, g = lr, rr, &goHasher{key: inv.Right.Source.Key, fields: inv.Fields}
-	}
-	sq := sr.(*sqlReader)
-	var goWhole, sqlWhole rangeSum
-	var goSubs, sqlSubs []rangeSum
-	var goErr, sqlErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		goWhole, goSubs, goErr = goSums(ctx, g, gr, rng)
-	}()
-	if rng.step > 0 {
-		sqlSubs, sqlErr = sq.bucketList(ctx, inv, sqlLeft, rng)
-	} else {
-		sqlWhole, sqlErr = sq.checksum(ctx, inv, sqlLeft, rng)
-	}
-	wg.Wait()
-	if err := errors.Join(goErr, sqlErr); err != nil {
+	h, err := halfGoSums(ctx, inv, lr, rr, sqlLeft, rng)
+	if err != nil {
 		return nil, 0, err
 	}
-	res := &rangeResult{LeftRows: goWhole.count, RightRows: goWhole.count}
-	if sqlLeft {
-		res.LeftRows = max(sqlWhole.count, sumCounts(sqlSubs))
+	res := &rangeResult{LeftRows: h.goWhole.count, RightRows: h.goWhole.count}
+	if sqlRows := max(h.sqlWhole.count, sumCounts(h.sqlSubs)); sqlLeft {
+		res.LeftRows = sqlRows
 	} else {
-		res.RightRows = max(sqlWhole.count, sumCounts(sqlSubs))
+		res.RightRows = sqlRows
 	}
 	if rng.step == 0 {
-		if sameSum(goWhole, sqlWhole) {
+		if sameSum(h.goWhole, h.sqlWhole) {
 			return res, max(1, len(rng.Subs)), nil
 		}
 		if len(rng.Subs) == 0 {
 			merged, err := mergeRange(ctx, inv, lr, rr, rng)
 			return merged, 0, err
 		}
-		var err error
-		if sqlSubs, err = sq.subSums(ctx, inv, sqlLeft, rng); err != nil {
+		if h.sqlSubs, err = h.sq.subSums(ctx, inv, sqlLeft, rng); err != nil {
 			return nil, 0, err
 		}
 	}
-	return c.mergeDiffering(ctx, inv, lr, rr, rng, goSubs, sqlSubs, res)
+	return mergeDiffering(ctx, inv, lr, rr, rng, h.goSubs, h.sqlSubs, res)
+}
+
+// halfSums is a range's checksums from a side hashed in Go (the whole
+// range and its sub-ranges) and from one hashed in SQL (the sub-ranges'
+// when they are buckets, else the whole range's).
+type halfSums struct {
+	sq                *sqlReader
+	goWhole, sqlWhole rangeSum
+	goSubs, sqlSubs   []rangeSum
+}
+
+// halfGoSums computes both sides' checksums of rng at once.
+func halfGoSums(ctx context.Context, inv *Invariant, lr, rr reader, sqlLeft bool, rng Range) (halfSums, error) {
+	sr, gr, g := rr, lr, &goHasher{key: inv.Left.Source.Key, fields: inv.Fields, left: true}
+	if sqlLeft {
+		sr, gr, g = lr, rr, &goHasher{key: inv.Right.Source.Key, fields: inv.Fields}
+	}
+	h := halfSums{sq: sr.(*sqlReader)}
+	var goErr, sqlErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.goWhole, h.goSubs, goErr = goSums(ctx, g, gr, rng)
+	}()
+	if rng.step > 0 {
+		h.sqlSubs, sqlErr = h.sq.bucketList(ctx, inv, sqlLeft, rng)
+	} else {
+		h.sqlWhole, sqlErr = h.sq.checksum(ctx, inv, sqlLeft, rng)
+	}
+	wg.Wait()
+	return h, errors.Join(goErr, sqlErr)
 }
 
 // mergeDiffering streams and compares the sub-ranges of rng whose
 // checksums differ; skipped counts the others.
-func (c *checker) mergeDiffering(ctx context.Context, inv *Invariant, lr, rr reader, rng Range, a, b []rangeSum, res *rangeResult) (*rangeResult, int, error) {
+func mergeDiffering(ctx context.Context, inv *Invariant, lr, rr reader, rng Range, a, b []rangeSum, res *rangeResult) (*rangeResult, int, error) {
 	skipped := 0
 	for i, sub := range rng.Subs {
 		if sameSum(a[i], b[i]) {
