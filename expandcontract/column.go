@@ -123,20 +123,23 @@ func parseRef(o *obj, k string) (*RefDef, error) {
 	return r, nil
 }
 
-// refSQL renders "REFERENCES t(c) ..." against the new version's physical names.
-func (p *Planner) refSQL(r *RefDef) (string, error) {
+// refSQL renders "REFERENCES t(c) ..." against the new version's physical
+// names, with the columns it references. It records nothing: a caller that
+// uses the SQL adds the targets to p.refTargets (startKeys checks them).
+func (p *Planner) refSQL(r *RefDef) (string, []refTarget, error) {
 	t, err := p.table(r.Table)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	cols := make([]string, 0, len(r.Columns))
+	targets := make([]refTarget, 0, len(r.Columns))
 	for _, c := range r.Columns {
 		cm := t.col(c)
 		if cm == nil {
-			return "", errUsage("referenced column %q does not exist in %q", c, r.Table)
+			return "", nil, errUsage("referenced column %q does not exist in %q", c, r.Table)
 		}
 		cols = append(cols, p.D.Quote(cm.Physical))
-		p.refTargets = append(p.refTargets, refTarget{id: p.id, table: t.Physical, col: cm.Physical})
+		targets = append(targets, refTarget{id: p.id, table: t.Physical, col: cm.Physical})
 	}
 	s := "REFERENCES " + p.D.Table(p.Schema, t.Physical) + " (" + strings.Join(cols, ", ") + ")"
 	if r.MatchType != "" {
@@ -148,7 +151,7 @@ func (p *Planner) refSQL(r *RefDef) (string, error) {
 	if r.OnUpdate != "" {
 		s += " ON UPDATE " + strings.ToUpper(r.OnUpdate)
 	}
-	return s, nil
+	return s, targets, nil
 }
 
 // physicalExpr rewrites column names in expr to their physical names.

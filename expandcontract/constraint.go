@@ -166,10 +166,11 @@ func (p *Planner) constraintSQL(t *tableModel, c *ConstraintDef, notValid bool) 
 			s += " NO INHERIT"
 		}
 	case "foreign_key":
-		ref, err := p.refSQL(c.References)
+		ref, targets, err := p.refSQL(c.References)
 		if err != nil {
 			return "", err
 		}
+		p.refTargets = append(p.refTargets, targets...)
 		s = "FOREIGN KEY (" + strings.Join(cols, ", ") + ") " + ref
 	case "exclude":
 		s = "EXCLUDE"

@@ -60,7 +60,8 @@ func (p *Planner) newColumnConstraints(t *tableModel, phys, name string, notNull
 			alter+"ADD CONSTRAINT "+d.Quote(chk.Name)+" CHECK ("+physicalExpr(t, chk.Constraint)+") NOT VALID")
 	}
 	if ref != nil {
-		if s, err := p.refSQL(ref); err == nil {
+		if s, targets, err := p.refSQL(ref); err == nil {
+			p.refTargets = append(p.refTargets, targets...)
 			n := fkeyName(ref, t.Physical, name)
 			out = append(out, p.dropConstraintIfExists(t.Physical, n),
 				alter+"ADD CONSTRAINT "+d.Quote(n)+" FOREIGN KEY ("+d.Quote(phys)+") "+s+" NOT VALID")

@@ -120,10 +120,11 @@ func (p *Planner) columnSQL(t *tableModel, c *ColumnDef) (string, error) {
 		}
 	}
 	if c.References != nil {
-		ref, err := p.refSQL(c.References)
+		ref, targets, err := p.refSQL(c.References)
 		if err != nil {
 			return "", err
 		}
+		p.refTargets = append(p.refTargets, targets...)
 		if c.References.Name != "" {
 			s += " CONSTRAINT " + d.Quote(c.References.Name)
 		}
