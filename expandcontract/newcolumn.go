@@ -37,7 +37,7 @@ func (p *Planner) addColumnSQL(table, phys, typ string, def *string, lateDefault
 
 // undoNewColumnConstraints drops them on rollback, before the triggers go.
 func (p *Planner) undoNewColumnConstraints(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
-	names := newColumnConstraintNames(table, phys, name, notNull, chk, ref)
+	names := newColumnConstraintNames(table, phys, name, notNull, chk, p.added(ref))
 	var stmts []string
 	for _, n := range names {
 		stmts = append(stmts, p.dropConstraintIfExists(table, n))
@@ -67,6 +67,7 @@ func (p *Planner) newColumnConstraints(t *tableModel, phys, name string, notNull
 				alter+"ADD CONSTRAINT "+d.Quote(n)+" FOREIGN KEY ("+d.Quote(phys)+") "+s+" NOT VALID")
 		} else {
 			p.Warn("%v", err)
+			p.leaveOut(ref)
 		}
 	}
 	return out
@@ -101,7 +102,7 @@ func (p *Planner) dropConstraintIfExists(table, name string) string {
 }
 
 func (p *Planner) validateNewColumn(table, phys, name string, notNull bool, chk *CheckDef, ref *RefDef) {
-	names := newColumnConstraintNames(table, phys, name, notNull, chk, ref)
+	names := newColumnConstraintNames(table, phys, name, notNull, chk, p.added(ref))
 	for _, n := range names {
 		p.Validate(Action{ID: "validate/" + n, Lock: "SHARE UPDATE EXCLUSIVE", Scans: true,
 			SQL: []string{"ALTER TABLE " + p.D.Table(p.Schema, table) + " VALIDATE CONSTRAINT " + p.D.Quote(n)}})
@@ -131,4 +132,21 @@ func (p *Planner) uniqueIndex(table, name string, cols ...string) Action {
 	}
 	return Action{ID: "index/" + name, NoTx: true, Index: name, Lock: "SHARE UPDATE EXCLUSIVE", Scans: true,
 		SQL: []string{p.D.CreateIndex(true, indexSQL{Unique: true, Schema: p.Schema, Name: name, Table: table, Elements: el})}}
+}
+
+// leaveOut records a new column's reference newColumnConstraints could not
+// render (and only warned about): it is neither validated nor dropped later.
+func (p *Planner) leaveOut(ref *RefDef) {
+	if p.badRefs == nil {
+		p.badRefs = map[*RefDef]bool{}
+	}
+	p.badRefs[ref] = true
+}
+
+// added is ref, or nil when it was left out.
+func (p *Planner) added(ref *RefDef) *RefDef {
+	if p.badRefs[ref] {
+		return nil
+	}
+	return ref
 }

@@ -11,7 +11,8 @@ import (
 // A new column's reference that cannot be rendered (its second column does
 // not exist) is only a warning and adds no constraint; it must not count as
 // a reference to its first column either: with that column's key changing in
-// the same version, the plan is not refused for a reference it never adds.
+// the same version, the plan is not refused for a reference it never adds,
+// and the contract does not validate (nor the rollback drop) it.
 // The same reference without the bad column is refused.
 func TestBadMultiColumnReferenceRecordsNoTarget(t *testing.T) {
 	pool := newPool(t, env.PostgresDB(t))
@@ -29,8 +30,8 @@ func TestBadMultiColumnReferenceRecordsNoTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), `ADD CONSTRAINT \"o_u2\"`) {
-		t.Errorf("the plan adds the bad reference: %s", b)
+	if strings.Contains(string(b), `o_u2`) {
+		t.Errorf("the plan adds, validates or drops the bad reference: %s", b)
 	}
 
 	_, err = PlanExpand(ctx(t), pool, []*Migration{mig(t, "m1", `operations: [`+keyChange+`,

@@ -99,6 +99,7 @@ type Planner struct {
 	keyNew     map[string]map[string]string // table -> old key column -> new column
 	keyT       []string
 	refTargets []refTarget
+	badRefs    map[*RefDef]bool    // new columns' references left out with a warning (newcolumn.go)
 	swapTail   map[string][]string // run at the end of the table's swap transaction
 	swapAlso   map[string][]string // other tables that transaction alters
 	joined     map[string]string   // tables whose swaps are one transaction
