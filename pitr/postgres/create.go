@@ -28,6 +28,9 @@ func (p *Provider) Create(ctx context.Context, o pitr.CreateOptions) (*pitr.Mani
 			return nil, err
 		}
 	}
+	if err := p.checkGivenArchiveDir(); err != nil {
+		return nil, err
+	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
