@@ -188,7 +188,9 @@ func sameSum(a, b rangeSum) bool {
 }
 
 // goSums streams rng from rd and returns its checksum and those of its
-// sub-ranges, in one pass.
+// sub-ranges, in one pass. A key seen twice gets a random hash, so its
+// sub-range is streamed and the duplicate reported even when the other
+// side holds the same two rows.
 func goSums(ctx context.Context, g *goHasher, rd reader, rng Range) (rangeSum, []rangeSum, error) {
 	st, err := rd.Stream(ctx, rng)
 	if err != nil {
@@ -196,6 +198,7 @@ func goSums(ctx context.Context, g *goHasher, rd reader, rng Range) (rangeSum, [
 	}
 	defer st.Close(ctx)
 	var whole goSum
+	var prev Key
 	subs, j := make([]goSum, len(rng.Subs)), 0
 	for {
 		row, err := st.Next(ctx)
@@ -207,6 +210,10 @@ func goSums(ctx context.Context, g *goHasher, rd reader, rng Range) (rangeSum, [
 			return whole.sum(), out, err
 		}
 		h0, h1 := g.row(row)
+		if prev != nil && row.Key.Compare(prev) == 0 {
+			h0 ^= rand.Uint64()
+		}
+		prev = append(prev[:0], row.Key...)
 		whole.add(h0, h1)
 		for j < len(subs)-1 && rng.Subs[j].HiKey != nil && row.Key.Compare(rng.Subs[j].HiKey) >= 0 {
 			j++
