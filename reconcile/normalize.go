@@ -236,8 +236,8 @@ func fastNumber(f *Field, raw any, unit string) (int64, bool) {
 		}
 	case Decimal:
 		return scaledDecimal(string(x), scale)
-	case string: // one sign at most: scaledDecimal would take "--5"
-		if s := strings.TrimSpace(x); len(s) < 2 || s[1] != '-' && s[1] != '+' {
+	case string: // scaledDecimal stops reading after the rounding digit
+		if s := strings.TrimSpace(x); plainDecimal(s) {
 			return scaledDecimal(s, scale)
 		}
 	case float64: // its shortest decimal, as toRat reads it
@@ -246,4 +246,23 @@ func fastNumber(f *Field, raw any, unit string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// plainDecimal tells whether s is one sign at most, digits, and a point
+// with digits: text the fast path reads whole; anything else (5.1x, --5,
+// 1e3) is left to big.Rat, which reads it or reports it.
+func plainDecimal(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	ip, fp, _ := strings.Cut(s, ".")
+	digits := func(t string) bool {
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	return ip+fp != "" && digits(ip) && digits(fp)
 }

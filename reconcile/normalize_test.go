@@ -20,10 +20,12 @@ func TestFloatFastPathMatchesExact(t *testing.T) {
 	for range 2000 {
 		xs = append(xs, (rng.Float64()-0.5)*math.Pow(10, float64(rng.IntN(16))), float64(rng.IntN(1e6))/1000)
 	}
-	for _, s := range []string{"--5", "+-5", "-+5", "abc", "1e5", "", " ", "."} {
-		if n, ok := fastNumber(&Field{Type: FieldDecimal, Scale: 2}, s, ""); ok {
-			if r, err := toRat(s); err != nil || r.Cmp(big.NewRat(n, 100)) != 0 {
-				t.Errorf("%q: fast path %d, exact %v %v", s, n, r, err)
+	for _, s := range []string{"--5", "+-5", "-+5", "abc", "1e5", "", " ", ".", "5.1x", "5.0.0", "5.12-", "5.123x", "1_000", "0x10"} {
+		for scale := range 3 {
+			if n, ok := fastNumber(&Field{Type: FieldDecimal, Scale: scale}, s, ""); ok {
+				if r, err := toRat(s); err != nil || r.Cmp(new(big.Rat).SetFrac(big.NewInt(n), pow10(scale))) != 0 {
+					t.Errorf("%q at scale %d: fast path %d, exact %v %v", s, scale, n, r, err)
+				}
 			}
 		}
 	}
