@@ -80,7 +80,7 @@ func keyPart(t KeyType, raw any) goPart {
 	}
 	switch t {
 	case KeyInt:
-		return goPart{kind: hashInt8, i: datePartMicros(v.(int64))}
+		return goPart{kind: hashInt8, i: v.(int64)}
 	case KeyTimestamp:
 		return goPart{kind: hashInt8, i: datePartMicros(v.(int64))}
 	case KeyUUID:

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,5 +25,22 @@ func BenchmarkGoRowHash(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		g.row(row)
+	}
+}
+
+// A key is hashed by its value, whatever form it was read in: an int64,
+// an int32, a decimal text (a numeric column), up to the int8 limits.
+func TestKeyPartReadsEveryIntForm(t *testing.T) {
+	for _, v := range []int64{0, -7, 1 << 40, 1<<62 + 1, -(1<<62 + 3)} {
+		want := keyPart(KeyInt, v)
+		forms := []any{Decimal(strconv.FormatInt(v, 10))}
+		if v == int64(int32(v)) {
+			forms = append(forms, int32(v))
+		}
+		for _, raw := range forms {
+			if got := keyPart(KeyInt, raw); got != want {
+				t.Errorf("key %v (%T): %+v, want %+v", raw, raw, got, want)
+			}
+		}
 	}
 }
