@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -192,67 +191,29 @@ func (c *checker) compareRange(ctx context.Context, inv *Invariant, lr, rr reade
 	case !sides.both():
 		return c.compareHalfGo(ctx, inv, lr, rr, sides[0], rng)
 	}
-	if rng.step > 0 {
-		if c.wholeWorth() { // an ungrouped checksum costs about half a grouped one
-			res, equal, err := checksumRange(ctx, inv, lr, rr, rng)
-			c.wholeSeen(equal)
-			if err != nil || equal {
-				return res, len(rng.Subs), err
-			}
-		}
-		return c.compareBuckets(ctx, inv, lr.(*sqlReader), rr.(*sqlReader), rng)
-	}
-	subs := rng.Subs
-	if len(subs) == 0 || c.wholeWorth() {
+	if len(rng.Subs) == 0 || c.wholeWorth() { // about half the cost of the sub-ranges' checksums
 		res, equal, err := checksumRange(ctx, inv, lr, rr, rng)
 		if err != nil || equal {
 			c.wholeSeen(true)
 			return res, max(1, len(rng.Subs)), err
 		}
 		c.wholeSeen(false)
-		if len(subs) == 0 {
+		if len(rng.Subs) == 0 {
 			res, err := mergeRange(ctx, inv, lr, rr, rng)
 			return res, 0, err
 		}
 	}
-	total, skipped := &rangeResult{}, 0
-	for _, sub := range subs {
-		res, equal, err := checksumRange(ctx, inv, lr, rr, sub)
-		if err != nil {
-			return nil, 0, err
-		}
-		if equal {
-			skipped++
-		} else if res, err = mergeRange(ctx, inv, lr, rr, sub); err != nil {
-			return nil, 0, err
-		}
-		total.LeftRows += res.LeftRows
-		total.RightRows += res.RightRows
-		total.Suspects = append(total.Suspects, res.Suspects...)
-	}
-	return total, skipped, nil
-}
-
-// compareBuckets checksums all sub-ranges of rng in one pass per side
-// and streams those that differ.
-func (c *checker) compareBuckets(ctx context.Context, inv *Invariant, lr, rr *sqlReader, rng Range) (*rangeResult, int, error) {
-	differ, left, right, err := bucketRange(ctx, inv, lr, rr, rng)
-	if errors.Is(err, errNoSQLHash) {
-		res, err := mergeRange(ctx, inv, lr, rr, rng)
-		return res, 0, err
-	}
+	var sums [2][]rangeSum
+	err := bothSides(lr.(*sqlReader), rr.(*sqlReader), func(r *sqlReader, i int) error {
+		var err error
+		sums[i], err = r.subSums(ctx, inv, i == 0, rng)
+		return err
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	total := &rangeResult{LeftRows: left, RightRows: right}
-	for _, i := range differ {
-		res, err := mergeRange(ctx, inv, lr, rr, rng.Subs[i])
-		if err != nil {
-			return nil, 0, err
-		}
-		total.Suspects = append(total.Suspects, res.Suspects...)
-	}
-	return total, len(rng.Subs) - len(differ), nil
+	res := &rangeResult{LeftRows: sumCounts(sums[0]), RightRows: sumCounts(sums[1])}
+	return mergeDiffering(ctx, inv, lr, rr, rng, sums[0], sums[1], res)
 }
 
 // wholeWorth tells whether a whole range's checksum is worth computing

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -44,9 +43,6 @@ func checksumRange(ctx context.Context, inv *Invariant, lr, rr reader, rng Range
 		sums[i], err = r.checksum(ctx, inv, i == 0, rng)
 		return err
 	})
-	if errors.Is(err, errNoSQLHash) {
-		return nil, false, nil // streamed
-	}
 	if err != nil || sums[0] != sums[1] {
 		return nil, false, err
 	}
@@ -121,4 +117,46 @@ func (d sqlDialect) Checksum(s *Source, enc rowEncoding, lo, hi bool) (string, [
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	return q + " OFFSET 0) AS tm_n", nil
+}
+
+// mergeDiffering streams and compares the sub-ranges of rng whose
+// checksums differ; skipped counts the others.
+func mergeDiffering(ctx context.Context, inv *Invariant, lr, rr reader, rng Range, a, b []rangeSum, res *rangeResult) (*rangeResult, int, error) {
+	skipped := 0
+	for i, sub := range rng.Subs {
+		if sameSum(a[i], b[i]) {
+			skipped++
+			continue
+		}
+		merged, err := mergeRange(ctx, inv, lr, rr, sub)
+		if err != nil {
+			return nil, 0, err
+		}
+		res.Suspects = append(res.Suspects, merged.Suspects...)
+	}
+	return res, skipped, nil
+}
+
+func sumCounts(s []rangeSum) int64 {
+	var n int64
+	for _, x := range s {
+		n += x.count
+	}
+	return n
+}
+
+// subSums is the checksum of each sub-range of rng: in one query when
+// they are buckets of equal key width, else one query each.
+func (r *sqlReader) subSums(ctx context.Context, inv *Invariant, left bool, rng Range) ([]rangeSum, error) {
+	if rng.step > 0 {
+		return r.bucketSums(ctx, inv, left, rng)
+	}
+	out := make([]rangeSum, len(rng.Subs))
+	for i, sub := range rng.Subs {
+		var err error
+		if out[i], err = r.checksum(ctx, inv, left, sub); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

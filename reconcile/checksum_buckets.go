@@ -36,32 +36,10 @@ func splitRange(key []KeyColumn, rng Range, n int) (subs []Range, step int64, ok
 	return subs, step, true
 }
 
-// bucketRange compares the sub-range checksums of both sides (one query
-// each, at once): the indexes of the sub-ranges that differ and the row
-// counts.
-func bucketRange(ctx context.Context, inv *Invariant, lr, rr *sqlReader, rng Range) (differ []int, left, right int64, err error) {
-	var sums [2]map[int64]rangeSum
-	err = bothSides(lr, rr, func(r *sqlReader, i int) error {
-		var err error
-		sums[i], err = r.bucketSums(ctx, inv, i == 0, rng)
-		return err
-	})
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	for b := range rng.Subs {
-		l, r := sums[0][int64(b)], sums[1][int64(b)]
-		left += l.count
-		right += r.count
-		if l != r {
-			differ = append(differ, b)
-		}
-	}
-	return differ, left, right, nil
-}
-
-func (r *sqlReader) bucketSums(ctx context.Context, inv *Invariant, left bool, rng Range) (map[int64]rangeSum, error) {
-	out := map[int64]rangeSum{}
+// bucketSums is the checksum of each sub-range of rng (split by
+// splitRange), in one query.
+func (r *sqlReader) bucketSums(ctx context.Context, inv *Invariant, left bool, rng Range) ([]rangeSum, error) {
+	out := make([]rangeSum, len(rng.Subs))
 	err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
 		enc, err := r.encoding(ctx, tx, inv, left)
 		if err != nil {
@@ -77,6 +55,9 @@ func (r *sqlReader) bucketSums(ctx context.Context, inv *Invariant, left bool, r
 			var s rangeSum
 			if err := rows.Scan(&b, &s.count, &s.h0, &s.h1); err != nil {
 				return err
+			}
+			if b < 0 || b >= int64(len(out)) {
+				return fmt.Errorf("checksum bucket %d of %d", b, len(out))
 			}
 			out[b] = s
 		}

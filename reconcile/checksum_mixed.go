@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tidemark/tidemark/internal/dburl"
 )
 
 // hashSides tells, for each side of inv (left, right), whether its rows
@@ -39,10 +37,10 @@ func (c *checker) sidesHashedInSQL(ctx context.Context, inv *Invariant, lr, rr r
 		return h, nil
 	}
 	for i, rd := range []reader{lr, rr} {
-		r, ok := rd.(*sqlReader)
-		if !ok || r.db.d.engine != dburl.Postgres {
+		if !isPostgres(rd) {
 			continue
 		}
+		r := rd.(*sqlReader)
 		err := r.db.inSnapshot(ctx, func(tx pgx.Tx) error {
 			_, err := r.encoding(ctx, tx, inv, i == 0)
 			return err
@@ -109,58 +107,10 @@ func halfGoSums(ctx context.Context, inv *Invariant, lr, rr reader, sqlLeft bool
 		h.goWhole, h.goSubs, goErr = goSums(ctx, g, gr, rng)
 	}()
 	if rng.step > 0 {
-		h.sqlSubs, sqlErr = h.sq.bucketList(ctx, inv, sqlLeft, rng)
+		h.sqlSubs, sqlErr = h.sq.subSums(ctx, inv, sqlLeft, rng)
 	} else {
 		h.sqlWhole, sqlErr = h.sq.checksum(ctx, inv, sqlLeft, rng)
 	}
 	wg.Wait()
 	return h, errors.Join(goErr, sqlErr)
-}
-
-// mergeDiffering streams and compares the sub-ranges of rng whose
-// checksums differ; skipped counts the others.
-func mergeDiffering(ctx context.Context, inv *Invariant, lr, rr reader, rng Range, a, b []rangeSum, res *rangeResult) (*rangeResult, int, error) {
-	skipped := 0
-	for i, sub := range rng.Subs {
-		if sameSum(a[i], b[i]) {
-			skipped++
-			continue
-		}
-		merged, err := mergeRange(ctx, inv, lr, rr, sub)
-		if err != nil {
-			return nil, 0, err
-		}
-		res.Suspects = append(res.Suspects, merged.Suspects...)
-	}
-	return res, skipped, nil
-}
-
-func sumCounts(s []rangeSum) int64 {
-	var n int64
-	for _, x := range s {
-		n += x.count
-	}
-	return n
-}
-
-// bucketList is bucketSums as one checksum per sub-range of rng.
-func (r *sqlReader) bucketList(ctx context.Context, inv *Invariant, left bool, rng Range) ([]rangeSum, error) {
-	m, err := r.bucketSums(ctx, inv, left, rng)
-	out := make([]rangeSum, len(rng.Subs))
-	for i := range out {
-		out[i] = m[int64(i)]
-	}
-	return out, err
-}
-
-// subSums is the checksum of each sub-range of rng, one query each.
-func (r *sqlReader) subSums(ctx context.Context, inv *Invariant, left bool, rng Range) ([]rangeSum, error) {
-	out := make([]rangeSum, len(rng.Subs))
-	for i, sub := range rng.Subs {
-		var err error
-		if out[i], err = r.checksum(ctx, inv, left, sub); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
