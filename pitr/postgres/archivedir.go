@@ -9,12 +9,21 @@ import (
 )
 
 // archiveDir is the WAL archive directory to read for m: --archive-dir when
-// given, else the one recorded at create ("" when neither is known).
-func (p *Provider) archiveDir(m *pitr.Manifest) string {
-	if p.opts.ArchiveDir != "" {
-		return p.opts.ArchiveDir
+// given, else the one recorded at create ("" when neither is known). A
+// known directory that is no longer there is an error: nothing can be
+// recovered from it.
+func (p *Provider) archiveDir(m *pitr.Manifest) (string, error) {
+	dir := p.opts.ArchiveDir
+	if dir == "" {
+		dir = m.Position.ArchiveDir
 	}
-	return m.Position.ArchiveDir
+	if dir == "" {
+		return "", nil
+	}
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return "", fmt.Errorf("archive directory %s no longer exists", dir)
+	}
+	return dir, nil
 }
 
 // checkGivenArchiveDir refuses an --archive-dir (flag, TIDEMARK_ARCHIVE_DIR
@@ -32,18 +41,6 @@ func (p *Provider) checkGivenArchiveDir() error {
 		return errkind.Usagef("--archive-dir %s: %v", dir, err)
 	case !fi.IsDir():
 		return errkind.Usagef("--archive-dir %s is not a directory", dir)
-	}
-	return nil
-}
-
-// archiveDirGone reports a known archive directory (recorded at create) that
-// is no longer there: nothing can be recovered from it.
-func archiveDirGone(dir string) error {
-	if dir == "" {
-		return nil
-	}
-	if _, err := os.Stat(dir); os.IsNotExist(err) {
-		return fmt.Errorf("archive directory %s no longer exists", dir)
 	}
 	return nil
 }

@@ -53,8 +53,8 @@ func checkTarget(target, liveDataDir string) (string, error) {
 // pg_basebackup backup, or the restore command), then recovers it to the
 // restore point: recoverCluster.
 func (p *Provider) restoreCluster(ctx context.Context, m *pitr.Manifest, dir string, port int, restoreCmd string) (*cluster, error) {
-	archive := p.archiveDir(m)
-	if err := archiveDirGone(archive); err != nil {
+	archive, err := p.archiveDir(m)
+	if err != nil {
 		return nil, err
 	}
 	tmpl, err := fillSource(m, archive, restoreCmd)

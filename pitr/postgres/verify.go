@@ -71,8 +71,8 @@ func (p *Provider) toolVerify(ctx context.Context, m *pitr.Manifest, tmpl string
 }
 
 func (p *Provider) checkArchived(ctx context.Context, m *pitr.Manifest) error {
-	dir := p.archiveDir(m)
-	if err := archiveDirGone(dir); err != nil {
+	dir, err := p.archiveDir(m)
+	if err != nil {
 		return err
 	}
 	ok, err := p.archived(ctx, m.Position.WALFile, dir)

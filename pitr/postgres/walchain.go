@@ -15,13 +15,13 @@ import (
 // through the marker's segment is in the archive directory (same timeline
 // only; when the directory is unknown it reports that it could not check).
 func (p *Provider) checkWALChain(ctx context.Context, m *pitr.Manifest) (string, error) {
-	dir := p.archiveDir(m)
+	dir, err := p.archiveDir(m)
+	if err != nil {
+		return "", err
+	}
 	bb := m.BaseBackup
 	if dir == "" || bb == nil || bb.StartWAL == "" {
 		return "not checked: archive directory or base backup start unknown", nil
-	}
-	if err := archiveDirGone(dir); err != nil {
-		return "", err
 	}
 	if bb.StartWAL[:8] != m.Position.WALFile[:8] {
 		return "not checked: the base backup is on another timeline", nil
